@@ -1,0 +1,1 @@
+"""The Redis adapter: the only package that imports redis-py."""

@@ -1,0 +1,27 @@
+"""What every command shares: the context accessor and the common options."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pumpflix_cli.context import AppContext
+
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document on stdout; diagnostics go to stderr."),
+]
+
+
+def app_context(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
+    """The application context set up by the root command; ``--json`` switches output."""
+    app = ctx.find_object(AppContext)
+    if app is None:  # a command invoked on its own, as in a library test
+        from pumpflix_cli.output import Output
+
+        app = AppContext(Output())
+        ctx.obj = app
+    if json_output:
+        app.output.json_mode = True
+    return app

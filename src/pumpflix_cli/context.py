@@ -1,0 +1,80 @@
+"""The application context every command receives: settings, the printer, and the
+service clients, each created on first use so a command pays only for what it touches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pumpflix_cli.output import Output
+
+if TYPE_CHECKING:
+    from pumpflix_cli.cache.client import RedisClient
+    from pumpflix_cli.config import LoadedSettings, Settings
+    from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.n8n.client import N8nClient
+
+
+class AppContext:
+    def __init__(self, output: Output, env_file: Path | None = None) -> None:
+        self.output = output
+        self.env_file = env_file
+        self._loaded: LoadedSettings | None = None
+        self._database: Database | None = None
+        self._database_checked = False
+        self._redis: RedisClient | None = None
+        self._n8n: N8nClient | None = None
+
+    @property
+    def loaded_settings(self) -> LoadedSettings:
+        if self._loaded is None:
+            from pumpflix_cli.config import load_settings
+
+            self._loaded = load_settings(self.env_file)
+        return self._loaded
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded_settings.settings
+
+    def database(self, *, check_schema: bool = True) -> Database:
+        """The database; the embedded one is created and migrated on first use."""
+        if self._database is None:
+            from pumpflix_cli.db.engine import Database
+
+            self._database = Database(self.settings)
+        if check_schema and not self._database_checked:
+            from pumpflix_cli.db.migrate import ensure_current
+
+            ensure_current(self._database)
+            self._database_checked = True
+        return self._database
+
+    def redis(self) -> RedisClient:
+        if self._redis is None:
+            from pumpflix_cli.cache.client import connect
+
+            self._redis = connect(self.settings)
+        return self._redis
+
+    def n8n(self) -> N8nClient:
+        if self._n8n is None:
+            from pumpflix_cli.errors import ServiceUnavailableError
+            from pumpflix_cli.n8n.client import N8nClient
+
+            settings = self.settings
+            if settings.n8n_url is None:
+                raise ServiceUnavailableError(
+                    "n8n", "not configured", hint="set N8N_URL and N8N_API_KEY"
+                )
+            key = settings.n8n_api_key.get_secret_value() if settings.n8n_api_key else None
+            self._n8n = N8nClient(settings.n8n_url, key, timeout=settings.n8n_timeout)
+        return self._n8n
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+        if self._redis is not None:
+            self._redis.close()
+        if self._n8n is not None:
+            self._n8n.close()

@@ -1,0 +1,1 @@
+"""The database adapter: the only package that imports SQLAlchemy, psycopg and Alembic."""

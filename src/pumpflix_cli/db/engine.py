@@ -1,0 +1,151 @@
+"""Engines for PostgreSQL (psycopg 3) and the embedded SQLite default, and the translation
+of driver errors into the exit-code contract with passwords masked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pumpflix_cli.errors import (
+    CredentialsRejectedError,
+    PumpflixError,
+    ServiceTimeoutError,
+    ServiceUnavailableError,
+)
+from pumpflix_cli.redact import mask_url, scrub
+
+if TYPE_CHECKING:
+    from pumpflix_cli.config import Settings
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A plain ``postgresql://`` URL, as the platform writes it, driven by psycopg 3."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return scrub(lines[0] if lines else type(original).__name__)
+
+
+class DatabaseErrorTranslator:
+    """Turns a driver exception into a :class:`PumpflixError` naming the service."""
+
+    def __init__(self, service: str, url: str) -> None:
+        self.service = service
+        self.url = url
+
+    def translate(self, exc: SQLAlchemyError) -> PumpflixError:
+        reason = _first_line(exc)
+        lowered = reason.lower()
+        where = mask_url(self.url)
+        if "password authentication failed" in lowered or "no password supplied" in lowered:
+            return CredentialsRejectedError(
+                self.service,
+                f"the server rejected our credentials ({where})",
+                hint="check the user and password in DATABASE_URL",
+            )
+        if "timeout expired" in lowered or "timed out" in lowered:
+            return ServiceTimeoutError(self.service, f"timed out ({where}): {reason}")
+        if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            return ServiceUnavailableError(
+                self.service,
+                f"cannot use the database at {where}: {reason}",
+                hint="is the server running and DATABASE_URL right? pumpflix doctor checks it",
+            )
+        return PumpflixError(f"{self.service} error: {reason}")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: str
+    latency_ms: float
+
+
+class Database:
+    """The configured database: one lazily created engine and its sessions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.effective_database_url
+        self.embedded = settings.embedded
+        self.dialect = make_url(sqlalchemy_url(self.url)).get_backend_name()
+        self.service = "SQLite" if self.dialect == "sqlite" else "PostgreSQL"
+        self._translator = DatabaseErrorTranslator(self.service, self.url)
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._create_engine()
+        return self._engine
+
+    def _create_engine(self) -> Engine:
+        url = make_url(sqlalchemy_url(self.url))
+        if self.dialect == "sqlite":
+            if url.database and url.database != ":memory:":
+                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        connect_args: dict[str, Any] = {
+            "connect_timeout": max(1, round(self.settings.db_timeout)),
+            "application_name": "pumpflix",
+        }
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Translate driver errors raised inside the block."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise self._translator.translate(exc) from exc
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        if self._sessions is None:
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        with self.errors(), self._sessions.begin() as session:
+            yield session
+
+    def server_info(self) -> ServerInfo:
+        """The server's version and one round trip's time."""
+        with self.errors(), self.engine.connect() as conn:
+            started = time.perf_counter()
+            if self.dialect == "sqlite":
+                version = "SQLite " + str(conn.execute(text("select sqlite_version()")).scalar())
+            else:
+                version = str(conn.execute(text("show server_version")).scalar())
+            latency = (time.perf_counter() - started) * 1000
+        return ServerInfo(version=version, latency_ms=round(latency, 2))
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,169 @@
+"""The schema (SPEC §3) as SQLAlchemy 2 typed models.
+
+JSON columns are JSONB on PostgreSQL and JSON on SQLite. Changes to these models ship as an
+Alembic migration in ``migrations/versions``; a test checks the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# SQLite has no BIGINT autoincrement; INTEGER PRIMARY KEY is its rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SOURCE_TYPES = ("prebuilt", "user")
+INSTANCE_STATUSES = ("created", "deploying", "running", "success", "error", "canceled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Template(Base):
+    __tablename__ = "templates"
+    __table_args__ = (
+        UniqueConstraint("source_type", "name", name="uq_templates_source_type_name"),
+        CheckConstraint("source_type IN ('prebuilt', 'user')", name="source_type"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_templates_name", "name"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column(String(16))
+    workflow: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    required_credentials: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    input_variables: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    thumbnail: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TemplateVersion(Base):
+    """Every version's JSON is kept: the template's history."""
+
+    __tablename__ = "template_versions"
+
+    template_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("templates.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    workflow: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('created', 'deploying', 'running', 'success', 'error', 'canceled')",
+            name="status",
+        ),
+        Index("ix_instances_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # An instance outlives its template: the final JSON is its own record.
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="SET NULL"), index=True
+    )
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    credentials: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    final_workflow: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    n8n_workflow_id: Mapped[str | None] = mapped_column(String(64))
+    n8n_execution_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="created")
+    error: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[Any | None] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InstanceEvent(Base):
+    """One row per node run of an n8n execution, plus pumpflix's own steps: the logs."""
+
+    __tablename__ = "instance_events"
+    __table_args__ = (
+        CheckConstraint("source IN ('pumpflix', 'n8n')", name="source"),
+        Index("ix_instance_events_instance_id_time", "instance_id", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    level: Mapped[str] = mapped_column(String(16), default="info")
+    source: Mapped[str] = mapped_column(String(16))
+    node_name: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+
+
+class N8nLink(Base):
+    """Which template or instance maps to which workflow on which n8n.
+
+    Keyed by the n8n base URL as well, since CI pushes to staging and production alike.
+    The hash and n8n ``updatedAt`` seen at the last sync make a second push write nothing
+    and let a sync tell which side changed.
+    """
+
+    __tablename__ = "n8n_links"
+    __table_args__ = (
+        UniqueConstraint("n8n_url", "n8n_workflow_id", name="uq_n8n_links_workflow"),
+        UniqueConstraint("n8n_url", "template_id", name="uq_n8n_links_template"),
+        UniqueConstraint("n8n_url", "instance_id", name="uq_n8n_links_instance"),
+        CheckConstraint("kind IN ('template', 'instance')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    n8n_url: Mapped[str] = mapped_column(String(500))
+    n8n_workflow_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="CASCADE")
+    )
+    instance_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE")
+    )
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    n8n_updated_at: Mapped[str | None] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,59 @@
+"""The one error type that reaches the CLI edge, and its kinds.
+
+Services raise these; the CLI prints ``error: <message>`` and the hint, and exits with
+``exit_code``. Messages are scrubbed of secrets at the edge as well, but raisers should
+never put a secret into one in the first place.
+"""
+
+from __future__ import annotations
+
+from pumpflix_cli.exit_codes import ExitCode
+
+
+class PumpflixError(Exception):
+    """An expected failure: printed as one line plus a hint, never as a traceback."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(PumpflixError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """A setting is malformed or unknown."""
+
+
+class NotFoundError(PumpflixError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class ConflictError(PumpflixError):
+    exit_code = ExitCode.CONFLICT
+
+
+class InvalidInputError(PumpflixError):
+    exit_code = ExitCode.DATA_ERR
+
+
+class ServiceUnavailableError(PumpflixError):
+    """A service (PostgreSQL, Redis, n8n) is not configured or cannot be reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, service: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{service}: {message}", hint=hint)
+        self.service = service
+
+
+class ServiceTimeoutError(ServiceUnavailableError):
+    exit_code = ExitCode.TEMP_FAIL
+
+
+class CredentialsRejectedError(ServiceUnavailableError):
+    exit_code = ExitCode.NO_PERM

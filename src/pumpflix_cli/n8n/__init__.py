@@ -1,0 +1,1 @@
+"""The n8n adapter: the only package that imports httpx."""

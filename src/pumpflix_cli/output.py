@@ -1,0 +1,194 @@
+"""All printing goes through here: data to stdout, everything else to stderr.
+
+With ``--json`` stdout holds exactly one JSON document (or JSON lines) and nothing else.
+Rich renders tables for people; it honours ``NO_COLOR`` and drops styling when the stream
+is not a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TextIO
+from uuid import UUID
+
+from pumpflix_cli.redact import scrub
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+
+
+def to_json(data: Any, *, indent: int | None = 2) -> str:
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_default)
+
+
+class Output:
+    """The process's one printer. Commands get it from the application context."""
+
+    def __init__(
+        self,
+        *,
+        quiet: bool = False,
+        verbose: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.json_mode = False
+        self._stdout = stdout
+        self._stderr = stderr
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def stdout(self) -> TextIO:
+        return self._stdout or sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return self._stderr or sys.stderr
+
+    @property
+    def console(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(file=self.stdout, highlight=False, soft_wrap=False)
+        return self._out
+
+    @property
+    def err_console(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(file=self.stderr, highlight=False, soft_wrap=True)
+        return self._err
+
+    # --- data (stdout) ---------------------------------------------------------------
+
+    def json(self, data: Any) -> None:
+        """Write one JSON document to stdout."""
+        self.stdout.write(to_json(data) + "\n")
+        self.stdout.flush()
+
+    def json_line(self, data: Any) -> None:
+        """Write one compact JSON line to stdout (for streams such as ``logs --follow``)."""
+        self.stdout.write(to_json(data, indent=None) + "\n")
+        self.stdout.flush()
+
+    def emit(self, data: Any, render: Callable[[], None]) -> None:
+        """JSON when ``--json`` was given, otherwise the human rendering."""
+        if self.json_mode:
+            self.json(data)
+        else:
+            render()
+
+    def table(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        title: str | None = None,
+        show_header: bool = True,
+    ) -> None:
+        from rich.table import Table
+
+        table = Table(title=title, header_style="bold", show_header=show_header)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        self.console.print(table)
+
+    def fields(self, items: Mapping[str, Any], *, title: str | None = None) -> None:
+        """A two-column key/value table, for one object."""
+        self.table(
+            ["", ""], [(key, value) for key, value in items.items()], title=title, show_header=False
+        )
+
+    def text(self, message: str) -> None:
+        """Plain human output on stdout (never used in ``--json`` mode)."""
+        self.console.print(message, markup=False)
+
+    # --- diagnostics (stderr) --------------------------------------------------------
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.err_console.print(scrub(message), markup=False)
+
+    def success(self, message: str) -> None:
+        if not self.quiet:
+            self.err_console.print(scrub(message), style="green", markup=False)
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            self.err_console.print(scrub(message), style="dim", markup=False)
+
+    def warn(self, message: str) -> None:
+        """Warnings are printed even with ``--quiet``: cron mail should carry them."""
+        self.err_console.print(f"warning: {scrub(message)}", style="yellow", markup=False)
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.err_console.print(f"error: {scrub(message)}", style="bold red", markup=False)
+        if hint:
+            self.err_console.print(f"hint: {scrub(hint)}", style="dim", markup=False)
+
+    def traceback(self) -> None:
+        import traceback
+
+        self.stderr.write(scrub(traceback.format_exc()))
+
+    def confirm(self, question: str) -> bool:
+        from rich.prompt import Confirm
+
+        return Confirm.ask(question, console=self.err_console, default=False)
+
+    @property
+    def interactive(self) -> bool:
+        """Whether stdin and stderr are terminals, so we may ask and draw progress bars."""
+        return sys.stdin.isatty() and self.stderr.isatty()
+
+    @contextmanager
+    def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        """A progress bar on stderr when it is a terminal; yields ``advance(n)``."""
+        if self.quiet or not self.err_console.is_terminal:
+            yield lambda _n: None
+            return
+        progress: Progress
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err_console,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task(description, total=total)
+            yield lambda n: progress.advance(task, n)

@@ -1,0 +1,113 @@
+"""``doctor``: is each service configured, reachable, which version, how far away."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.redact import mask_url, scrub
+
+if TYPE_CHECKING:
+    from pumpflix_cli.context import AppContext
+
+
+@dataclass
+class ServiceHealth:
+    configured: bool
+    ok: bool
+    version: str | None = None
+    latencyMs: float | None = None  # noqa: N815 - the JSON field name
+    error: str | None = None
+    url: str | None = None
+    details: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if data["details"] is None:
+            del data["details"]
+        return data
+
+    @property
+    def healthy(self) -> bool:
+        return self.ok or not self.configured
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, PumpflixError):
+        return scrub(exc.message)
+    return scrub(f"{type(exc).__name__}: {exc}")
+
+
+def check_database(app: AppContext) -> tuple[str, ServiceHealth]:
+    """The configured database; with no DATABASE_URL that is embedded SQLite, reported
+    under ``sqlite`` while ``postgres`` shows as not configured."""
+    settings = app.settings
+    key = "sqlite" if settings.embedded else "postgres"
+    health = ServiceHealth(configured=True, ok=False, url=mask_url(settings.effective_database_url))
+    try:
+        database = app.database(check_schema=False)
+        info = database.server_info()
+        from pumpflix_cli.db.migrate import status
+
+        schema = status(database)
+        health.ok = True
+        health.version = info.version
+        health.latencyMs = info.latency_ms
+        health.details = {
+            "schema": schema.current,
+            "schemaHead": schema.head,
+            "upToDate": schema.up_to_date,
+        }
+    except Exception as exc:  # doctor reports every failure instead of stopping at one
+        health.error = _failure(exc)
+    return key, health
+
+
+def check_redis(app: AppContext) -> ServiceHealth:
+    settings = app.settings
+    if settings.redis_url is None:
+        return ServiceHealth(configured=False, ok=False, error="REDIS_URL is not set")
+    health = ServiceHealth(configured=True, ok=False, url=mask_url(settings.redis_url))
+    try:
+        from pumpflix_cli.cache.client import server_info
+
+        info = server_info(app.redis(), settings.redis_url)
+        health.ok, health.version, health.latencyMs = True, info.version, info.latency_ms
+        health.details = {"cluster": info.cluster}
+    except Exception as exc:
+        health.error = _failure(exc)
+    return health
+
+
+def check_n8n(app: AppContext) -> ServiceHealth:
+    settings = app.settings
+    if settings.n8n_url is None:
+        return ServiceHealth(configured=False, ok=False, error="N8N_URL is not set")
+    health = ServiceHealth(configured=True, ok=False, url=settings.n8n_url)
+    try:
+        status = app.n8n().status()
+        health.version, health.latencyMs = status.version, status.latency_ms
+        health.details = {"apiKeyValid": status.api_key_valid}
+        if status.api_key_valid is None:
+            health.error = "N8N_API_KEY is not set"
+        elif not status.api_key_valid:
+            health.error = "n8n rejected the API key"
+        else:
+            health.ok = True
+    except Exception as exc:
+        health.error = _failure(exc)
+    return health
+
+
+def check_all(app: AppContext) -> dict[str, ServiceHealth]:
+    db_key, db_health = check_database(app)
+    report: dict[str, ServiceHealth] = {}
+    if db_key == "sqlite":
+        report["postgres"] = ServiceHealth(
+            configured=False, ok=False, error="DATABASE_URL is not set (embedded SQLite in use)"
+        )
+    report[db_key] = db_health
+    report["redis"] = check_redis(app)
+    report["n8n"] = check_n8n(app)
+    return report

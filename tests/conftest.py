@@ -1,0 +1,152 @@
+"""The test harness (SPEC §7): real PostgreSQL and Redis, a database and a key space of
+this run's own, removed afterwards; the database-touching tests run on SQLite as well."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from typer.testing import CliRunner, Result
+
+from pumpflix_cli.cli.app import app
+
+# Where the real services are; override for a machine that keeps them elsewhere.
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://root@127.0.0.1:5432/postgres")
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:10]
+
+# Settings the CLI reads; a developer's shell must not leak into the tests.
+SETTING_PREFIXES = ("PUMPFLIX_",)
+SETTING_NAMES = ("DATABASE_URL", "REDIS_URL", "N8N_URL", "N8N_API_KEY", "NO_COLOR")
+KEEP = frozenset({"PUMPFLIX_CORPUS", "PUMPFLIX_N8N_CACHE", "PUMPFLIX_N8N_STATE"})
+
+
+def pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+def create_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg_url(name)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No setting from the developer's shell, no ./.env, and a private data directory."""
+    for name in list(os.environ):
+        if (name.startswith(SETTING_PREFIXES) and name not in KEEP) or name in SETTING_NAMES:
+            monkeypatch.delenv(name, raising=False)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("PUMPFLIX_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """This run's own PostgreSQL database, migrated to head, dropped at the end."""
+    name = f"pumpflix_test_{RUN_ID}"
+    url = create_database(name)
+    from pumpflix_cli.config import Settings
+    from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.db.migrate import upgrade
+
+    database = Database(Settings(DATABASE_URL=url))
+    upgrade(database)
+    database.dispose()
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A brand-new, unmigrated PostgreSQL database for this one test."""
+    name = f"pumpflix_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    url = create_database(name)
+    yield url
+    drop_database(name)
+
+
+def _truncate_all(url: str) -> None:
+    from pumpflix_cli.db.models import Base
+
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> Iterator[str]:
+    """This run's own Redis key space; every key under it is deleted at the end."""
+    prefix = f"pumpflix-test-{RUN_ID}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_BASE_URL)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The environment that points the CLI at one database backend."""
+
+    name: str
+    env: Mapping[str, str]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Backend]:
+    """Runs the test on the embedded SQLite default and on PostgreSQL."""
+    if request.param == "sqlite":
+        env = {"PUMPFLIX_DATA_DIR": str(tmp_path / "data")}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield Backend("sqlite", env)
+        return
+    url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield Backend("postgres", {"DATABASE_URL": url})
+    _truncate_all(url)
+
+
+@pytest.fixture
+def redis_env(monkeypatch: pytest.MonkeyPatch, redis_prefix: str) -> dict[str, str]:
+    """Points the CLI at the real Redis under this test's own prefix."""
+    prefix = f"{redis_prefix}{uuid.uuid4().hex[:8]}:"
+    env = {"REDIS_URL": REDIS_BASE_URL, "PUMPFLIX_CACHE_PREFIX": prefix}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+CliRun = Callable[..., Result]
+
+
+@pytest.fixture
+def cli() -> CliRun:
+    """Runs ``pumpflix`` in-process: ``cli("db", "status", "--json", env={...})``."""
+    runner = CliRunner()
+
+    def run(*args: str, env: Mapping[str, str] | None = None, input: Any = None) -> Result:
+        return runner.invoke(
+            app, list(args), env=dict(env or {}), input=input, catch_exceptions=False
+        )
+
+    return run

@@ -1,0 +1,141 @@
+"""Schema and migrations on PostgreSQL and the embedded SQLite default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from pumpflix_cli.config import Settings
+from pumpflix_cli.context import AppContext
+from pumpflix_cli.db.engine import Database
+from pumpflix_cli.db.migrate import head_revision, upgrade
+from pumpflix_cli.db.models import Base
+from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.output import Output
+from tests.conftest import CliRun
+
+TABLES = {
+    "templates",
+    "template_versions",
+    "instances",
+    "instance_events",
+    "n8n_links",
+    "alembic_version",
+}
+
+
+def _tables(url: str) -> set[str]:
+    database = Database(Settings(DATABASE_URL=url))
+    try:
+        return set(inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
+
+
+def test_db_upgrade_creates_the_embedded_database_with_no_environment(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    result = cli("db", "upgrade", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["backend"] == "sqlite"
+    assert report["current"] == head_revision()
+    sqlite_file = tmp_path / "data" / "pumpflix.sqlite3"
+    assert sqlite_file.exists()
+    assert _tables(f"sqlite:///{sqlite_file}") >= TABLES
+
+
+def test_db_upgrade_on_postgres_creates_tables_and_alembic_version(
+    cli: CliRun, empty_postgres_url: str
+) -> None:
+    env = {"DATABASE_URL": empty_postgres_url}
+    before = json.loads(cli("db", "status", "--json", env=env).stdout)
+    assert before["current"] is None
+    result = cli("db", "upgrade", "--json", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["previous"] is None
+    assert _tables(empty_postgres_url) >= TABLES
+
+
+def test_db_upgrade_twice_is_a_no_op(cli: CliRun, empty_postgres_url: str) -> None:
+    env = {"DATABASE_URL": empty_postgres_url}
+    cli("db", "upgrade", env=env)
+    result = cli("db", "upgrade", env=env)
+    assert result.exit_code == 0
+    assert "already up to date" in result.stderr
+
+
+def test_db_status_exits_1_while_an_upgrade_is_pending(
+    cli: CliRun, empty_postgres_url: str
+) -> None:
+    env = {"DATABASE_URL": empty_postgres_url}
+    assert cli("db", "status", env=env).exit_code == 1
+    cli("db", "upgrade", env=env)
+    result = cli("db", "status", "--json", env=env)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) | {"url": None} == {
+        "backend": "postgresql",
+        "url": None,
+        "current": head_revision(),
+        "head": head_revision(),
+        "upToDate": True,
+    }
+
+
+def test_the_migrations_match_the_models(backend: object) -> None:
+    database = AppContext(Output()).database()
+    try:
+        with database.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        database.dispose()
+    assert diff == []
+
+
+def test_postgres_json_columns_are_jsonb(postgres_url: str) -> None:
+    database = Database(Settings(DATABASE_URL=postgres_url))
+    try:
+        columns = {c["name"]: c["type"] for c in inspect(database.engine).get_columns("templates")}
+    finally:
+        database.dispose()
+    assert type(columns["workflow"]).__name__ == "JSONB"
+
+
+def test_the_embedded_database_migrates_itself_on_first_use() -> None:
+    app = AppContext(Output())
+    database = app.database()
+    assert _tables(database.url) >= TABLES
+    database.dispose()
+
+
+def test_an_unmigrated_postgres_database_is_refused_with_a_hint(
+    empty_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_postgres_url)
+    with pytest.raises(PumpflixError) as raised:
+        AppContext(Output()).database()
+    assert raised.value.hint == "run: pumpflix db upgrade"
+
+
+def test_a_missing_postgres_database_exits_69_with_a_masked_message(cli: CliRun) -> None:
+    url = "postgresql://root:pw-never-shown@127.0.0.1:5432/pumpflix_no_such_database"
+    result = cli("db", "upgrade", env={"DATABASE_URL": url})
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    assert "pumpflix_no_such_database" in result.stderr
+    assert "pw-never-shown" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_upgrade_is_idempotent_on_a_library_call(empty_postgres_url: str) -> None:
+    database = Database(Settings(DATABASE_URL=empty_postgres_url))
+    try:
+        assert upgrade(database).up_to_date
+        assert upgrade(database).up_to_date
+    finally:
+        database.dispose()
