@@ -10,9 +10,11 @@ from pumpflix_cli.output import Output
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.client import RedisClient
+    from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.config import LoadedSettings, Settings
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.n8n.client import N8nClient
+    from pumpflix_cli.services.templates import TemplateLibrary
 
 
 class AppContext:
@@ -56,6 +58,25 @@ class AppContext:
 
             self._redis = connect(self.settings)
         return self._redis
+
+    def template_cache(self) -> TemplateCache | None:
+        """The template cache, or None when no REDIS_URL is set (reads use the database)."""
+        settings = self.settings
+        if settings.redis_url is None:
+            return None
+        from pumpflix_cli.cache.codec import ValueCodec
+        from pumpflix_cli.cache.store import RevisionedStore
+        from pumpflix_cli.cache.templates import TemplateCache
+
+        key = settings.cache_key.get_secret_value() if settings.cache_key else None
+        store = RevisionedStore(self.redis(), settings.redis_url, ValueCodec(key), self.output.warn)
+        ttls = {"prebuilt": settings.cache_ttl_prebuilt, "user": settings.cache_ttl_user}
+        return TemplateCache(store, settings.cache_prefix, ttls)
+
+    def library(self) -> TemplateLibrary:
+        from pumpflix_cli.services.templates import TemplateLibrary
+
+        return TemplateLibrary(self.database, self.template_cache(), self.output.warn)
 
     def n8n(self) -> N8nClient:
         if self._n8n is None:

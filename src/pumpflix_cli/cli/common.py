@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from pumpflix_cli.context import AppContext
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.output import Output
 
 JsonOption = Annotated[
     bool,
@@ -25,3 +27,17 @@ def app_context(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
     if json_output:
         app.output.json_mode = True
     return app
+
+
+def confirm_destructive(output: Output, question: str, *, yes: bool) -> None:
+    """Ask on a terminal; without one, ``--yes`` is required (SPEC §1)."""
+    from pumpflix_cli.errors import UsageError
+
+    if yes:
+        return
+    if not output.interactive:
+        raise UsageError(
+            "refusing to do this without --yes: stdin is not a terminal", hint="add --yes"
+        )
+    if not output.confirm(question):
+        raise typer.Exit(int(ExitCode.FAILURE))

@@ -103,6 +103,7 @@ class Database:
                 Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin_immediate)
             return engine
         connect_args: dict[str, Any] = {
             "connect_timeout": max(1, round(self.settings.db_timeout)),
@@ -119,12 +120,21 @@ class Database:
             raise self._translator.translate(exc) from exc
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
+    def session(self, *, rollback: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed on success (rolled back instead when
+        ``rollback``, as a dry run wants), rolled back on error."""
         if self._sessions is None:
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        with self.errors(), self._sessions.begin() as session:
-            yield session
+        with self.errors(), self._sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            if rollback:
+                session.rollback()
+            else:
+                session.commit()
 
     def server_info(self) -> ServerInfo:
         """The server's version and one round trip's time."""
@@ -143,9 +153,17 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # We issue BEGIN ourselves (below), so the driver must not.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, so concurrent importers queue on
+    busy_timeout instead of failing when a read lock cannot be upgraded."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

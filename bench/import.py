@@ -1,0 +1,81 @@
+"""`templates import` of the corpus into PostgreSQL against the floor (SPEC §8).
+
+The floor: one plain Python process that reads and parses the same files and COPYs
+(id, name, json) rows into a jsonb table. Ours: `pumpflix templates import` of the same
+folder into a fresh, migrated database, as a fresh process. Limit 3×. Also prints the
+per-workflow time against n8n's own `import:workflow` (3.6 s for 300 files, measured on
+this machine): pumpflix must be ≥ 20× faster per workflow.
+
+    .venv/bin/python bench/import.py [FOLDER]   (default: $PUMPFLIX_CORPUS/clean)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench.common import PUMPFLIX, clean_env, corpus, report, run_timed, scratch_database
+
+N8N_SECONDS_PER_WORKFLOW = 3.6 / 300
+FACTOR = 3.0
+CHILD_FLOOR = """
+import json, sys, uuid, time
+from pathlib import Path
+import psycopg
+url, folder = sys.argv[1], sys.argv[2]
+started = time.perf_counter()
+rows = []
+for path in sorted(Path(folder).rglob("*.json")):
+    try:
+        doc = json.loads(path.read_bytes())
+    except ValueError:
+        continue
+    name = doc.get("name", path.stem) if isinstance(doc, dict) else path.stem
+    rows.append((str(uuid.uuid4()), str(name), json.dumps(doc)))
+with psycopg.connect(url) as conn:
+    conn.execute("CREATE TABLE floor (id uuid, name text, json jsonb)")
+    with conn.cursor().copy("COPY floor (id, name, json) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+print(len(rows))
+"""
+
+
+def main() -> int:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else corpus() / "clean"
+    files = sum(1 for _ in folder.rglob("*.json"))
+    with scratch_database() as floor_url:
+        floor, result = run_timed(
+            [sys.executable, "-c", CHILD_FLOOR, floor_url, str(folder)], clean_env({})
+        )
+        if result.returncode:
+            sys.exit(result.stderr)
+    with scratch_database() as url:
+        env = clean_env({"DATABASE_URL": url})
+        run_timed([PUMPFLIX, "db", "upgrade", "-q"], env)
+        ours, result = run_timed(
+            [PUMPFLIX, "templates", "import", str(folder), "--json", "-q"], env
+        )
+        if result.returncode not in (0, 5):
+            sys.exit(result.stderr)
+        counts = json.loads(result.stdout)
+        again, _ = run_timed([PUMPFLIX, "templates", "import", str(folder), "--json", "-q"], env)
+    print(
+        f"files: {files}; imported: created {counts['created']}, "
+        f"unchanged {counts['unchanged']}, failed {counts['failed']}"
+    )
+    ok = report("pumpflix templates import", ours, "floor: parse + COPY into jsonb", floor, FACTOR)
+    per = ours / files
+    speedup = N8N_SECONDS_PER_WORKFLOW / per
+    print(
+        f"per workflow: {per * 1000:.2f} ms; n8n import:workflow: "
+        f"{N8N_SECONDS_PER_WORKFLOW * 1000:.1f} ms -> {speedup:.0f}x faster (limit 20x) "
+        f"{'ok' if speedup >= 20 else 'TOO SLOW'}"
+    )
+    print(f"re-import (all unchanged): {again:.3f} s")
+    return 0 if ok and speedup >= 20 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""The template library's tables: resolving references, listing and streaming, and the
+bulk, concurrency-safe upsert that import relies on."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Select, String, cast, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pumpflix_cli.db.models import Instance, Template, TemplateVersion, utcnow
+from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso
+
+OnConflict = Literal["update", "skip", "fail"]
+Outcome = Literal["created", "updated", "unchanged", "skipped", "failed"]
+_HEX_PREFIX = re.compile(r"^[0-9a-fA-F-]{6,36}$")
+MIN_PREFIX = 6
+
+# Every column but the n8n JSON: what lists and comparisons need.
+SUMMARY_COLUMNS = (
+    Template.id,
+    Template.name,
+    Template.description,
+    Template.source_type,
+    Template.required_credentials,
+    Template.input_variables,
+    Template.thumbnail,
+    Template.version,
+    Template.content_hash,
+    Template.created_at,
+    Template.updated_at,
+)
+
+
+@dataclass(frozen=True)
+class TemplateDraft:
+    """What an import wants stored under (source_type, name), or under ``template_id``
+    when the file was a pumpflix bundle."""
+
+    name: str
+    source_type: str
+    workflow: dict[str, Any]
+    content_hash: str
+    required_credentials: list[str]
+    input_variables: list[str]
+    description: str | None = None
+    thumbnail: str | None = None
+    template_id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_type, self.name)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    draft: TemplateDraft
+    outcome: Outcome
+    id: str | None = None
+    version: int | None = None
+    error: str | None = None
+    # The source type the template had before, when a bundle moved it to another type.
+    previous_type: str | None = None
+
+
+def record_from_row(row: Any, *, workflow: dict[str, Any] | None = None) -> TemplateRecord:
+    return TemplateRecord(
+        id=str(row.id),
+        name=row.name,
+        description=row.description,
+        source_type=row.source_type,
+        required_credentials=list(row.required_credentials or []),
+        input_variables=list(row.input_variables or []),
+        thumbnail=row.thumbnail,
+        version=row.version,
+        content_hash=row.content_hash,
+        created_at=iso(row.created_at),
+        updated_at=iso(row.updated_at),
+        workflow=workflow,
+    )
+
+
+def _summary_select(types: Sequence[str]) -> Select[*tuple[Any, ...]]:
+    query = select(*SUMMARY_COLUMNS)
+    if set(types) != {"prebuilt", "user"}:
+        query = query.where(Template.source_type.in_(list(types)))
+    return query.order_by(Template.name, Template.source_type, Template.id)
+
+
+class TemplateStore:
+    """Queries over ``templates`` and ``template_versions`` within a caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    # --- reading ---------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> list[TemplateRecord]:
+        """Templates a reference may mean: an id, an exact name, or a unique id prefix."""
+        try:
+            exact = uuid.UUID(ref)
+        except ValueError:
+            exact = None
+        if exact is not None:
+            rows = self.session.execute(select(*SUMMARY_COLUMNS).where(Template.id == exact))
+            return [record_from_row(row) for row in rows]
+        by_name = self.session.execute(
+            select(*SUMMARY_COLUMNS).where(Template.name == ref).order_by(Template.source_type)
+        ).all()
+        if by_name or not _HEX_PREFIX.match(ref) or len(ref.replace("-", "")) < MIN_PREFIX:
+            return [record_from_row(row) for row in by_name]
+        id_text = cast(Template.id, String)
+        # SQLite stores a UUID as 32 hex digits without dashes
+        prefix = ref.replace("-", "").lower() if self.dialect == "sqlite" else ref.lower()
+        rows = self.session.execute(
+            select(*SUMMARY_COLUMNS).where(id_text.like(prefix + "%")).limit(20)
+        )
+        return [record_from_row(row) for row in rows]
+
+    def get(self, template_id: str, *, history: bool = True) -> TemplateRecord | None:
+        row = self.session.execute(
+            select(*SUMMARY_COLUMNS, Template.workflow).where(Template.id == uuid.UUID(template_id))
+        ).first()
+        if row is None:
+            return None
+        record = record_from_row(row, workflow=row.workflow)
+        if history:
+            versions = self.session.execute(
+                select(
+                    TemplateVersion.version,
+                    TemplateVersion.content_hash,
+                    TemplateVersion.created_at,
+                )
+                .where(TemplateVersion.template_id == row.id)
+                .order_by(TemplateVersion.version)
+            )
+            record.history = [
+                TemplateVersionInfo(v.version, v.content_hash, iso(v.created_at)) for v in versions
+            ]
+        return record
+
+    def summaries(
+        self, types: Sequence[str], *, search: str | None = None, limit: int | None = None
+    ) -> list[TemplateRecord]:
+        query = _summary_select(types)
+        if search:
+            needle = f"%{search.lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(Template.name).like(needle),
+                    func.lower(Template.description).like(needle),
+                )
+            )
+        if limit is not None:
+            query = query.limit(limit)
+        return [record_from_row(row) for row in self.session.execute(query)]
+
+    def stream(
+        self, types: Sequence[str], *, ids: Iterable[str] | None = None, chunk: int = 200
+    ) -> Iterator[TemplateRecord]:
+        """Every template of ``types`` (or of ``ids``) with its JSON, in name order, read
+        through a server-side cursor so memory stays flat whatever the count."""
+        query = _summary_select(types).add_columns(Template.workflow)
+        if ids is not None:
+            query = query.where(Template.id.in_([uuid.UUID(i) for i in ids]))
+        result = self.session.execute(query, execution_options={"yield_per": chunk})
+        for row in result:
+            yield record_from_row(row, workflow=row.workflow)
+
+    def instance_counts(self, template_ids: Sequence[str]) -> dict[str, int]:
+        rows = self.session.execute(
+            select(Instance.template_id, func.count())
+            .where(Instance.template_id.in_([uuid.UUID(i) for i in template_ids]))
+            .group_by(Instance.template_id)
+        )
+        return {str(template_id): count for template_id, count in rows}
+
+    # --- writing ---------------------------------------------------------------------
+
+    def delete(self, template_ids: Sequence[str]) -> int:
+        result = self.session.execute(
+            delete(Template).where(Template.id.in_([uuid.UUID(i) for i in template_ids]))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def upsert(self, drafts: Sequence[TemplateDraft], on_conflict: OnConflict) -> list[WriteResult]:
+        """Create, update (a new version) or leave each draft, safely against concurrent
+        imports of the same templates: existing rows are locked in key order and new ones
+        inserted with ON CONFLICT DO NOTHING, re-read when another import won the race."""
+        results: list[WriteResult] = []
+        by_key = [d for d in drafts if d.template_id is None]
+        by_id = [d for d in drafts if d.template_id is not None]
+        if by_key:
+            results.extend(self._upsert_by_key(sorted(by_key, key=lambda d: d.key), on_conflict))
+        for draft in by_id:
+            results.append(self._upsert_by_id(draft, on_conflict))
+        return results
+
+    def _lock_by_keys(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        if not keys:
+            return {}
+        query = (
+            select(*SUMMARY_COLUMNS)
+            .where(tuple_(Template.source_type, Template.name).in_(list(keys)))
+            .order_by(Template.source_type, Template.name)
+            .with_for_update()
+        )
+        return {(row.source_type, row.name): row for row in self.session.execute(query)}
+
+    def _insert_new(self, drafts: Sequence[TemplateDraft]) -> dict[tuple[str, str], str]:
+        """Insert what is not there yet; return the keys this transaction created."""
+        if not drafts:
+            return {}
+        now = utcnow()
+        values = [
+            {
+                "id": draft.template_id or uuid.uuid4(),
+                "name": draft.name,
+                "description": draft.description,
+                "source_type": draft.source_type,
+                "workflow": draft.workflow,
+                "required_credentials": draft.required_credentials,
+                "input_variables": draft.input_variables,
+                "thumbnail": draft.thumbnail,
+                "version": 1,
+                "content_hash": draft.content_hash,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for draft in drafts
+        ]
+        upsert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            upsert(Template)
+            .values(values)
+            .on_conflict_do_nothing()
+            .returning(Template.id, Template.source_type, Template.name)
+        )
+        created = {(row.source_type, row.name): row.id for row in self.session.execute(statement)}
+        by_key = {(v["source_type"], v["name"]): v for v in values}
+        self._add_versions(
+            [(created_id, 1, by_key[key]) for key, created_id in created.items()], now
+        )
+        return {key: str(created_id) for key, created_id in created.items()}
+
+    def _add_versions(self, rows: Sequence[tuple[Any, int, dict[str, Any]]], now: Any) -> None:
+        if not rows:
+            return
+        self.session.execute(
+            insert(TemplateVersion),
+            [
+                {
+                    "template_id": template_id,
+                    "version": version,
+                    "name": values["name"],
+                    "workflow": values["workflow"],
+                    "content_hash": values["content_hash"],
+                    "created_at": now,
+                }
+                for template_id, version, values in rows
+            ],
+        )
+
+    def _upsert_by_key(
+        self, drafts: Sequence[TemplateDraft], on_conflict: OnConflict
+    ) -> list[WriteResult]:
+        existing = self._lock_by_keys([d.key for d in drafts])
+        created = self._insert_new([d for d in drafts if d.key not in existing])
+        raced = [d.key for d in drafts if d.key not in existing and d.key not in created]
+        existing.update(self._lock_by_keys(raced))
+        results = []
+        for draft in drafts:
+            if draft.key in created:
+                results.append(WriteResult(draft, "created", id=created[draft.key], version=1))
+            else:
+                results.append(self._apply(draft, existing[draft.key], on_conflict))
+        return results
+
+    def _apply(self, draft: TemplateDraft, row: Any, on_conflict: OnConflict) -> WriteResult:
+        """Bring an existing row in line with the draft, as ``on_conflict`` says."""
+        template_id = str(row.id)
+        if row.content_hash == draft.content_hash:
+            changes = {
+                column: value
+                for column, value in (
+                    ("description", draft.description),
+                    ("thumbnail", draft.thumbnail),
+                    ("name", draft.name),
+                    ("source_type", draft.source_type),
+                )
+                if value is not None and getattr(row, column) != value
+            }
+            if not changes:
+                return WriteResult(draft, "unchanged", id=template_id, version=row.version)
+            self.session.execute(
+                update(Template).where(Template.id == row.id).values(**changes, updated_at=utcnow())
+            )
+            return WriteResult(
+                draft, "updated", id=template_id, version=row.version, previous_type=row.source_type
+            )
+        if on_conflict == "skip":
+            return WriteResult(draft, "skipped", id=template_id, version=row.version)
+        if on_conflict == "fail":
+            return WriteResult(
+                draft,
+                "failed",
+                id=template_id,
+                version=row.version,
+                error=f"template '{row.name}' ({row.source_type}) exists with different "
+                "content (--on-conflict fail)",
+            )
+        now = utcnow()
+        version = row.version + 1
+        self.session.execute(
+            update(Template)
+            .where(Template.id == row.id)
+            .values(
+                name=draft.name,
+                source_type=draft.source_type,
+                workflow=draft.workflow,
+                content_hash=draft.content_hash,
+                required_credentials=draft.required_credentials,
+                input_variables=draft.input_variables,
+                version=version,
+                updated_at=now,
+                **{
+                    k: v
+                    for k, v in (("description", draft.description), ("thumbnail", draft.thumbnail))
+                    if v is not None
+                },
+            )
+        )
+        self._add_versions(
+            [
+                (
+                    row.id,
+                    version,
+                    {
+                        "name": draft.name,
+                        "workflow": draft.workflow,
+                        "content_hash": draft.content_hash,
+                    },
+                )
+            ],
+            now,
+        )
+        return WriteResult(
+            draft, "updated", id=template_id, version=version, previous_type=row.source_type
+        )
+
+    def _upsert_by_id(self, draft: TemplateDraft, on_conflict: OnConflict) -> WriteResult:
+        """A bundle keeps its template's identity: the id decides, not the name."""
+        assert draft.template_id is not None
+        row = self.session.execute(
+            select(*SUMMARY_COLUMNS).where(Template.id == draft.template_id).with_for_update()
+        ).first()
+        holder = self.session.execute(
+            select(Template.id).where(
+                Template.source_type == draft.source_type,
+                Template.name == draft.name,
+                Template.id != draft.template_id,
+            )
+        ).first()
+        if holder is not None:
+            return WriteResult(
+                draft,
+                "failed",
+                error=f"another {draft.source_type} template named '{draft.name}' exists "
+                f"({holder.id}); the bundle's template is {draft.template_id}",
+            )
+        if row is None:
+            created = self._insert_new([draft])
+            if draft.key in created:
+                return WriteResult(draft, "created", id=str(draft.template_id), version=1)
+            row = self.session.execute(
+                select(*SUMMARY_COLUMNS).where(Template.id == draft.template_id).with_for_update()
+            ).one()
+        return self._apply(draft, row, on_conflict)

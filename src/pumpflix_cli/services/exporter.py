@@ -1,0 +1,109 @@
+"""``templates export``: n8n-importable workflow files, streamed so memory stays flat
+whatever the count (SPEC §4, §8, §9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from pumpflix_cli.errors import UsageError
+from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.workflow import BUNDLE_KEY
+from pumpflix_cli.workflow.export import export_workflow
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+SLUG_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    bundle: bool = False
+    keep_credential_ids: bool = False
+    keep_data: bool = False
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a template name: ASCII letters, digits and dashes only, so
+    no ``../``, no absolute path, no hidden file; never empty."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
+    return text[:SLUG_LENGTH].rstrip("-") or "template"
+
+
+def file_name(record: TemplateRecord) -> str:
+    """Unique per template: the slug plus the id's first 12 hex digits."""
+    return f"{slug(record.name)}-{record.id.replace('-', '')[:12]}.json"
+
+
+def export_document(record: TemplateRecord, options: ExportOptions) -> dict[str, Any]:
+    assert record.workflow is not None
+    document = export_workflow(
+        record.workflow,
+        keep_credential_ids=options.keep_credential_ids,
+        keep_data=options.keep_data,
+    )
+    document["name"] = record.name
+    if options.bundle:
+        document[BUNDLE_KEY] = {
+            "id": record.id,
+            "sourceType": record.source_type,
+            "version": record.version,
+            "description": record.description,
+            "thumbnail": record.thumbnail,
+        }
+    return document
+
+
+def write_stream(
+    records: Iterable[TemplateRecord],
+    options: ExportOptions,
+    out: IO[str],
+    progress: Callable[[int], None],
+) -> int:
+    """A JSON array on ``out``, one template at a time (n8n's import accepts an array)."""
+    count = 0
+    out.write("[")
+    for record in records:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(export_document(record, options), indent=2, ensure_ascii=False))
+        count += 1
+        progress(1)
+    out.write("\n]\n" if count else "]\n")
+    out.flush()
+    return count
+
+
+def write_folder(
+    records: Iterable[TemplateRecord],
+    options: ExportOptions,
+    folder: Path,
+    progress: Callable[[int], None],
+) -> Iterator[tuple[TemplateRecord, Path]]:
+    """One file per template in ``folder``, each written whole or not at all."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        target = folder / file_name(record)
+        text = json.dumps(export_document(record, options), indent=2, ensure_ascii=False)
+        _atomic_write(target, text + "\n")
+        progress(1)
+        yield record, target
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".pumpflix-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

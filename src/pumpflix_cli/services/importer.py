@@ -1,0 +1,333 @@
+"""``templates import``: files, folders and stdin to templates, in bulk (SPEC §3, §9).
+
+Files are read with a size limit and parsed with a depth limit; every workflow is checked
+by the pure workflow module; the batch is de-duplicated (two different workflows with one
+name both fail, each naming the other); then drafts are upserted in batched transactions
+(or one, with ``atomic``), and the cache entries each batch changed are invalidated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from pumpflix_cli.errors import UsageError
+from pumpflix_cli.workflow import (
+    PreparedWorkflow,
+    WorkflowError,
+    parse_json,
+    prepare,
+    split_documents,
+)
+
+if TYPE_CHECKING:
+    from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.db.templates import TemplateDraft, WriteResult
+    from pumpflix_cli.services.templates import TemplateLibrary
+
+OnConflict = Literal["update", "skip", "fail"]
+BATCH = 500
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    source_type: str | None = None  # None: the bundle's type, else "user"
+    dry_run: bool = False
+    repair: bool = False
+    atomic: bool = False
+    on_conflict: OnConflict = "update"
+    max_file_bytes: int = 16 * 1024 * 1024
+    max_depth: int = 100
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+    atomic: bool = False
+
+    @property
+    def landed(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped
+
+    def fail(self, path: str, error: str) -> None:
+        self.failed += 1
+        self.errors.append({"path": path, "error": error})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "templates": self.templates,
+            "dryRun": self.dry_run,
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One valid workflow of the batch and where it came from."""
+
+    path: str
+    prepared: PreparedWorkflow
+    source_type: str
+    template_id: uuid.UUID | None
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        if self.template_id is not None:
+            return ("id", str(self.template_id))
+        return ("key", self.source_type, self.prepared.name)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def iter_files(paths: Sequence[str]) -> Iterator[tuple[str, Path | None, str | None]]:
+    """``(label, file, error)`` for every file the arguments name: folders recursively
+    (``*.json``, sorted), ``-`` for stdin (file None), missing paths as errors."""
+    for raw in paths:
+        if raw == STDIN:
+            yield STDIN, None, None
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.json") if p.is_file())
+            if not found:
+                yield raw, None, "no .json files in this folder"
+            for file in found:
+                yield str(file), file, None
+        elif path.is_file():
+            yield raw, path, None
+        elif path.exists():
+            yield raw, None, "not a regular file"
+        else:
+            yield raw, None, "no such file or directory"
+
+
+def read_limited(path: Path | None, stdin: IO[bytes] | None, limit: int) -> bytes:
+    """The file's bytes, refusing one larger than ``limit`` before reading it whole."""
+    if path is None:
+        if stdin is None:
+            raise WorkflowError("no standard input to read")
+        data = stdin.read(limit + 1)
+    else:
+        size = path.stat().st_size
+        if size > limit:
+            raise WorkflowError(
+                f"file is {size:,} bytes, over the {limit:,}-byte limit (PUMPFLIX_MAX_FILE_BYTES)"
+            )
+        data = path.read_bytes()
+    if len(data) > limit:
+        raise WorkflowError(f"input is over the {limit:,}-byte limit (PUMPFLIX_MAX_FILE_BYTES)")
+    return data
+
+
+def _stem(label: str) -> str:
+    return "stdin" if label == STDIN else Path(label).stem
+
+
+def load_candidates(
+    label: str, data: bytes, options: ImportOptions
+) -> tuple[list[Candidate], list[tuple[str, str]]]:
+    """Every workflow in one file, or ``(label, reason)`` for those that are not valid."""
+    try:
+        documents = split_documents(parse_json(data, max_depth=options.max_depth))
+    except WorkflowError as exc:
+        return [], [(label, str(exc))]
+    candidates: list[Candidate] = []
+    errors: list[tuple[str, str]] = []
+    many = len(documents) > 1
+    for index, document in enumerate(documents):
+        item = f"{label}[{index}]" if many else label
+        fallback = f"{_stem(label)}-{index + 1}" if many else _stem(label)
+        try:
+            prepared = prepare(document, fallback_name=fallback, repair=options.repair)
+            candidates.append(_candidate(item, prepared, options))
+        except WorkflowError as exc:
+            errors.append((item, str(exc)))
+    return candidates, errors
+
+
+def _candidate(path: str, prepared: PreparedWorkflow, options: ImportOptions) -> Candidate:
+    bundle = prepared.bundle
+    source_type = options.source_type or (bundle.source_type if bundle else None) or "user"
+    template_id = None
+    if bundle is not None and bundle.id:
+        try:
+            template_id = uuid.UUID(bundle.id)
+        except ValueError:
+            raise WorkflowError(f"the bundle's pumpflix.id {bundle.id!r} is not a UUID") from None
+    return Candidate(path, prepared, source_type, template_id)
+
+
+def deduplicate(candidates: Sequence[Candidate], report: ImportReport) -> list[Candidate]:
+    """One candidate per identity: identical duplicates import once; different workflows
+    claiming one identity all fail, each naming the others."""
+    groups: dict[tuple[str, ...], list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        groups[candidate.identity].append(candidate)
+    kept: list[Candidate] = []
+    for group in groups.values():
+        if len({c.prepared.content_hash for c in group}) == 1:
+            kept.append(group[0])
+            report.unchanged += len(group) - 1
+            continue
+        for candidate in group:
+            others = ", ".join(c.path for c in group if c is not candidate)
+            report.fail(
+                candidate.path,
+                f"another file in this import, {others}, has a different workflow "
+                f"named '{candidate.prepared.name}' ({candidate.source_type})",
+            )
+    return kept
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def _draft(candidate: Candidate) -> TemplateDraft:
+    from pumpflix_cli.db.templates import TemplateDraft
+
+    prepared = candidate.prepared
+    return TemplateDraft(
+        name=prepared.name,
+        source_type=candidate.source_type,
+        workflow=prepared.workflow,
+        content_hash=prepared.content_hash,
+        required_credentials=prepared.required_credentials,
+        input_variables=prepared.input_variables,
+        description=prepared.description,
+        thumbnail=prepared.bundle.thumbnail if prepared.bundle else None,
+        template_id=candidate.template_id,
+    )
+
+
+def _record(
+    report: ImportReport, path_of: dict[int, str], results: Sequence[WriteResult]
+) -> dict[str, list[str]]:
+    """Count the outcomes; return what changed, by type, for cache invalidation."""
+    changed: dict[str, list[str]] = defaultdict(list)
+    for result in results:
+        path = path_of[id(result.draft)]
+        if result.outcome == "failed":
+            report.fail(path, result.error or "refused")
+            continue
+        setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+        report.templates.append(
+            {
+                "path": path,
+                "id": result.id,
+                "name": result.draft.name,
+                "sourceType": result.draft.source_type,
+                "version": result.version,
+                "outcome": result.outcome,
+            }
+        )
+        if result.outcome in ("created", "updated") and result.id is not None:
+            changed[result.draft.source_type].append(result.id)
+            if result.previous_type and result.previous_type != result.draft.source_type:
+                changed[result.previous_type].append(result.id)
+    return changed
+
+
+FileEntry = tuple[str, Path | None, str | None]
+
+
+def collect_files(paths: Sequence[str]) -> list[FileEntry]:
+    """Every file the arguments name, checked for usage errors first."""
+    if not paths:
+        raise UsageError("nothing to import", hint="give files, folders, or - for stdin")
+    if list(paths).count(STDIN) > 1:
+        raise UsageError("- (stdin) may be given only once")
+    return list(iter_files(paths))
+
+
+def import_templates(
+    files: Sequence[FileEntry],
+    options: ImportOptions,
+    *,
+    database: Callable[[], Database],
+    library: TemplateLibrary,
+    stdin: IO[bytes] | None = None,
+    warn: Callable[[str], None] = lambda _m: None,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> ImportReport:
+    report = ImportReport(dry_run=options.dry_run, atomic=options.atomic)
+    candidates: list[Candidate] = []
+    for label, path, error in files:
+        if error is None:
+            try:
+                data = read_limited(path, stdin, options.max_file_bytes)
+            except (WorkflowError, OSError) as exc:
+                error = str(exc) if isinstance(exc, WorkflowError) else exc.strerror or str(exc)
+            else:
+                found, failures = load_candidates(label, data, options)
+                candidates.extend(found)
+                for item, reason in failures:
+                    report.fail(item, reason)
+        if error is not None:
+            report.fail(label, error)
+        progress(1)
+    for candidate in candidates:
+        _warn_about(candidate, report, warn)
+    kept = deduplicate(candidates, report)
+    if options.atomic and report.failed:
+        return report  # all or nothing: something is invalid, so nothing is written
+    _write(kept, options, database, library, report)
+    return report
+
+
+def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str], None]) -> None:
+    notes = [
+        f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
+        for finding in candidate.prepared.secrets
+    ]
+    if candidate.prepared.repaired:
+        notes.append("connections were keyed by node id; repaired to node names")
+    for note in notes:
+        report.warnings.append({"path": candidate.path, "warning": note})
+        warn(f"{candidate.path}: {note}")
+
+
+def _write(
+    kept: Sequence[Candidate],
+    options: ImportOptions,
+    database: Callable[[], Database],
+    library: TemplateLibrary,
+    report: ImportReport,
+) -> None:
+    if not kept:
+        return
+    from pumpflix_cli.db.templates import TemplateStore
+
+    drafts = [_draft(c) for c in kept]
+    path_of = {id(draft): c.path for draft, c in zip(drafts, kept, strict=True)}
+    batches = (
+        [drafts]
+        if options.atomic
+        else [drafts[i : i + BATCH] for i in range(0, len(drafts), BATCH)]
+    )
+    db = database()
+    for batch in batches:
+        with db.session(rollback=options.dry_run) as session:
+            results = TemplateStore(session).upsert(batch, options.on_conflict)
+        changed = _record(report, path_of, results)
+        if not options.dry_run:
+            library.invalidate_cache(changed)

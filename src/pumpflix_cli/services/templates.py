@@ -1,0 +1,246 @@
+"""The template library: cache-aside reads (SPEC §5), resolving references, invalidation
+and deletion. Import and export live in their own modules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from pumpflix_cli.errors import ConflictError, NotFoundError, PumpflixError, UsageError
+from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
+
+if TYPE_CHECKING:
+    from pumpflix_cli.cache.templates import TemplateCache
+    from pumpflix_cli.db.engine import Database
+
+MIN_PREFIX = 6
+
+
+def sort_key(record: TemplateRecord) -> tuple[str, str, str]:
+    """One order for every path (Python's, not the database collation's)."""
+    return (record.name, record.source_type, record.id)
+
+
+def match_ref(ref: str, records: Iterable[TemplateRecord]) -> list[TemplateRecord]:
+    """What ``ref`` names among ``records``: the same rules as the database lookup."""
+    records = list(records)
+    try:
+        exact = str(uuid.UUID(ref))
+    except ValueError:
+        exact = None
+    if exact is not None:
+        return [r for r in records if r.id == exact]
+    named = [r for r in records if r.name == ref]
+    if named or len(ref.replace("-", "")) < MIN_PREFIX:
+        return named
+    prefix = ref.lower()
+    return [r for r in records if r.id.startswith(prefix)]
+
+
+def single(ref: str, candidates: Sequence[TemplateRecord]) -> TemplateRecord:
+    if not candidates:
+        raise NotFoundError(
+            f"no template matches '{ref}'",
+            hint="give an id, a unique id prefix (6+ characters) or the exact name; "
+            "pumpflix templates list shows them",
+        )
+    if len(candidates) > 1:
+        listed = ", ".join(f"{c.id} ({c.source_type} '{c.name}')" for c in candidates[:10])
+        raise UsageError(f"'{ref}' is ambiguous: {listed}", hint="give the id instead")
+    return candidates[0]
+
+
+def parse_types(value: str) -> list[str]:
+    if value == "all":
+        return list(SOURCE_TYPES)
+    if value not in SOURCE_TYPES:
+        raise UsageError(f"unknown type '{value}'", hint="use prebuilt, user or all")
+    return [value]
+
+
+class TemplateLibrary:
+    """Reads through the cache when there is one; every write invalidates what it touched.
+
+    ``database`` is a factory so that a warm-cache read never loads the database layer.
+    """
+
+    def __init__(
+        self,
+        database: Callable[[], Database],
+        cache: TemplateCache | None,
+        warn: Callable[[str], None],
+    ) -> None:
+        self._database = database
+        self.cache = cache
+        self._warn = warn
+
+    # --- cache plumbing ----------------------------------------------------------------
+
+    def _cache_failed(self, exc: PumpflixError) -> None:
+        """Redis down or slow: warn once and go on with the database."""
+        self._warn(f"{exc.message}; reading from the database")
+        self.cache = None
+
+    def invalidate_cache(self, ids_by_type: Mapping[str, Sequence[str]]) -> None:
+        """After a committed write: tombstone what it affected."""
+        if self.cache is None or not ids_by_type:
+            return
+        try:
+            self.cache.invalidate(ids_by_type)
+        except PumpflixError as exc:
+            self._warn(
+                f"{exc.message}; the cache may hold old copies of the changed templates",
+            )
+            self._warn("run `pumpflix cache flush --yes` once Redis is back")
+            self.cache = None
+
+    # --- reading -----------------------------------------------------------------------
+
+    def list_templates(
+        self,
+        types: Sequence[str],
+        *,
+        search: str | None = None,
+        limit: int | None = None,
+        use_cache: bool = True,
+    ) -> list[TemplateRecord]:
+        records = self._all_summaries(types, use_cache=use_cache)
+        if search:
+            needle = search.lower()
+            records = [
+                r
+                for r in records
+                if needle in r.name.lower() or needle in (r.description or "").lower()
+            ]
+        return records[:limit] if limit is not None else records
+
+    def _all_summaries(self, types: Sequence[str], *, use_cache: bool) -> list[TemplateRecord]:
+        cached: dict[str, list[TemplateRecord]] = {}
+        revisions: dict[str, int] = {}
+        if self.cache is not None and use_cache:
+            try:
+                for source_type, (value, records) in self.cache.read_indexes(types).items():
+                    if value.hit:
+                        cached[source_type] = records
+                    else:
+                        revisions[source_type] = value.rev
+            except PumpflixError as exc:
+                self._cache_failed(exc)
+        missing = [t for t in types if t not in cached]
+        if missing:
+            from pumpflix_cli.db.templates import TemplateStore
+
+            with self._database().session() as session:
+                fresh = TemplateStore(session).summaries(missing)
+            by_type: dict[str, list[TemplateRecord]] = {t: [] for t in missing}
+            for record in fresh:
+                by_type[record.source_type].append(record)
+            for records in by_type.values():
+                records.sort(key=sort_key)
+            cached.update(by_type)
+            self._fill_indexes({t: (revisions[t], by_type[t]) for t in revisions})
+        merged = [record for t in types for record in cached[t]]
+        merged.sort(key=sort_key)
+        return merged
+
+    def _fill_indexes(self, items: Mapping[str, tuple[int, Sequence[TemplateRecord]]]) -> None:
+        if self.cache is None or not items:
+            return
+        try:
+            self.cache.fill_indexes(items)
+        except PumpflixError as exc:
+            self._cache_failed(exc)
+
+    def resolve(self, ref: str, *, use_cache: bool = True) -> TemplateRecord:
+        """The one template ``ref`` names (id, unique id prefix, exact name)."""
+        if self.cache is not None and use_cache:
+            try:
+                indexes = self.cache.read_indexes(list(SOURCE_TYPES))
+            except PumpflixError as exc:
+                self._cache_failed(exc)
+            else:
+                if all(value.hit for value, _ in indexes.values()):
+                    records = [r for _, recs in indexes.values() for r in recs]
+                    return single(ref, match_ref(ref, records))
+        from pumpflix_cli.db.templates import TemplateStore
+
+        with self._database().session() as session:
+            return single(ref, TemplateStore(session).resolve(ref))
+
+    def show(self, ref: str, *, use_cache: bool = True) -> TemplateRecord:
+        """One template with its n8n JSON and version history."""
+        summary = self.resolve(ref, use_cache=use_cache)
+        rev = 0
+        if self.cache is not None and use_cache:
+            try:
+                value, record = self.cache.read_entry(summary.id)
+            except PumpflixError as exc:
+                self._cache_failed(exc)
+            else:
+                if record is not None:
+                    return record
+                rev = value.rev
+                self.cache.count({summary.source_type: "misses"})
+        from pumpflix_cli.db.templates import TemplateStore
+
+        with self._database().session() as session:
+            found = TemplateStore(session).get(summary.id)
+        if found is None:  # deleted between resolve and read
+            raise NotFoundError(f"template {summary.id} no longer exists")
+        if self.cache is not None and use_cache:
+            try:
+                self.cache.fill_entries([(rev, found)])
+            except PumpflixError as exc:
+                self._cache_failed(exc)
+        return found
+
+    def resolve_many(self, refs: Sequence[str]) -> list[TemplateRecord]:
+        seen: dict[str, TemplateRecord] = {}
+        for ref in refs:
+            record = self.resolve(ref, use_cache=False)
+            seen.setdefault(record.id, record)
+        return list(seen.values())
+
+    # --- writing -----------------------------------------------------------------------
+
+    def invalidate(self, records: Sequence[TemplateRecord], types: Sequence[str]) -> int:
+        """Drop cached copies: of ``records``, and of every template of ``types``."""
+        ids_by_type: dict[str, list[str]] = {t: [] for t in types}
+        for record in records:
+            ids_by_type.setdefault(record.source_type, []).append(record.id)
+        if types:
+            from pumpflix_cli.db.templates import TemplateStore
+
+            with self._database().session() as session:
+                for record in TemplateStore(session).summaries(types):
+                    ids_by_type[record.source_type].append(record.id)
+        if self.cache is None:
+            raise PumpflixError(
+                "the cache is not configured: nothing to invalidate", hint="set REDIS_URL"
+            )
+        self.cache.invalidate(ids_by_type)
+        return sum(len(set(ids)) for ids in ids_by_type.values())
+
+    def delete(self, records: Sequence[TemplateRecord], *, force: bool) -> list[TemplateRecord]:
+        """Delete templates; refused (exit 4) while instances use them, unless ``force``."""
+        from pumpflix_cli.db.templates import TemplateStore
+
+        ids = [r.id for r in records]
+        with self._database().session() as session:
+            store = TemplateStore(session)
+            in_use = store.instance_counts(ids)
+            if in_use and not force:
+                names = ", ".join(
+                    f"'{r.name}' ({in_use[r.id]} instances)" for r in records if r.id in in_use
+                )
+                raise ConflictError(
+                    f"instances use {names}",
+                    hint="--force deletes anyway; the instances keep their JSON",
+                )
+            store.delete(ids)
+        ids_by_type: dict[str, list[str]] = {}
+        for record in records:
+            ids_by_type.setdefault(record.source_type, []).append(record.id)
+        self.invalidate_cache(ids_by_type)
+        return list(records)

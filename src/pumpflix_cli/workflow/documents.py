@@ -1,0 +1,98 @@
+"""Bytes to JSON, and a JSON document to the workflow objects it holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+from pumpflix_cli.workflow.errors import WorkflowError, describe, describe_plural
+
+_BOM = b"\xef\xbb\xbf"
+_EXPECTED = "expected a workflow object or an array of them"
+
+
+def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
+    """Decode a workflow file's bytes into a JSON value.
+
+    Accepts a UTF-8 byte order mark. Rejects what PostgreSQL's JSONB or n8n would choke on
+    later with a message saying where: bytes that are not UTF-8, syntax errors, the
+    non-JSON constants ``NaN`` / ``Infinity``, and nesting deeper than ``max_depth``.
+    """
+    start = len(_BOM) if raw.startswith(_BOM) else 0
+    try:
+        text = raw[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        raise WorkflowError(
+            f"not valid UTF-8 (byte 0x{raw[offset]:02x} at offset {offset})"
+        ) from None
+    if not text.strip():
+        raise WorkflowError("invalid JSON: the file is empty")
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        # The C decoder recurses once per level; a hostile file nested 200,000 deep ends
+        # here within milliseconds instead of crashing.
+        raise WorkflowError(_too_deep(max_depth)) from None
+    except json.JSONDecodeError as exc:
+        raise WorkflowError(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except WorkflowError:
+        raise
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        reason = str(exc).split(":", 1)[0]
+        raise WorkflowError(f"invalid JSON: {reason}") from None
+    if _deeper_than(doc, max_depth):
+        raise WorkflowError(_too_deep(max_depth))
+    return doc
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise WorkflowError(f"invalid JSON: {name} is not a JSON value")
+
+
+def _too_deep(max_depth: int) -> str:
+    if max_depth < sys.getrecursionlimit() // 2:
+        return f"nesting deeper than {max_depth} levels"
+    return "nesting too deep to parse"
+
+
+def _deeper_than(doc: Any, max_depth: int) -> bool:
+    """Whether containers nest more than ``max_depth`` levels; iterative, so any depth is safe."""
+    level = [doc] if isinstance(doc, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        below: list[Any] = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value
+            below.extend(child for child in children if isinstance(child, dict | list))
+        level = below
+    return False
+
+
+def split_documents(doc: Any) -> list[Any]:
+    """The candidate workflow objects in a parsed file.
+
+    A file holds one workflow object (possibly a pumpflix bundle, which is a workflow with
+    a top-level ``"pumpflix"`` header), or an array of them as n8n's ``export:workflow``
+    writes. Whether each object really is a workflow is for `prepare` to say.
+    """
+    if isinstance(doc, dict):
+        return [doc]
+    if not isinstance(doc, list):
+        raise WorkflowError(f"{_EXPECTED}, got {describe(doc)}")
+    if not doc:
+        raise WorkflowError(f"{_EXPECTED}, got an empty array")
+    strays = [(i, item) for i, item in enumerate(doc) if not isinstance(item, dict)]
+    if not strays:
+        return list(doc)
+    kinds = {describe(item) for _, item in strays}
+    if len(strays) == len(doc) and len(kinds) == 1:
+        raise WorkflowError(f"{_EXPECTED}, got an array of {describe_plural(strays[0][1])}")
+    index, item = strays[0]
+    raise WorkflowError(f"{_EXPECTED}, got an array with {describe(item)} at index {index}")
