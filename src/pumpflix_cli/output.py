@@ -108,12 +108,14 @@ class Output:
         *,
         title: str | None = None,
         show_header: bool = True,
+        no_wrap: Sequence[str] = (),
     ) -> None:
+        """A table; columns named in ``no_wrap`` keep their cells on one line."""
         from rich.table import Table
 
         table = Table(title=title, header_style="bold", show_header=show_header)
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
         self.console.print(table)

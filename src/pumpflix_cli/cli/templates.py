@@ -184,10 +184,11 @@ def _render_list(out: Output, records: list[TemplateRecord]) -> None:
                 r.version,
                 ", ".join(r.required_credentials),
                 ", ".join(r.input_variables),
-                (r.updated_at or "")[:19],
+                (r.updated_at or "")[:16].replace("T", " "),
             )
             for r in records
         ],
+        no_wrap=("id", "name", "updated"),
     )
 
 

@@ -240,7 +240,9 @@ def _record(
                 "outcome": result.outcome,
             }
         )
-        if result.outcome in ("created", "updated") and result.id is not None:
+        if result.outcome == "created":  # nothing cached yet: only its type's index changed
+            changed.setdefault(result.draft.source_type, [])
+        elif result.outcome == "updated" and result.id is not None:
             changed[result.draft.source_type].append(result.id)
             if result.previous_type and result.previous_type != result.draft.source_type:
                 changed[result.previous_type].append(result.id)
