@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ class Backend:
 
     name: str
     env: Mapping[str, str]
+    # Extra PostgreSQL databases a test created, dropped after it.
+    cleanups: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -122,8 +124,11 @@ def backend(
         return
     url = request.getfixturevalue("postgres_url")
     monkeypatch.setenv("DATABASE_URL", url)
-    yield Backend("postgres", {"DATABASE_URL": url})
+    backend = Backend("postgres", {"DATABASE_URL": url})
+    yield backend
     _truncate_all(url)
+    for name in backend.cleanups:
+        drop_database(name)
 
 
 @pytest.fixture

@@ -197,7 +197,8 @@ def test_id_keyed_connections_need_repair(cli: CliRun, tmp_path: Path) -> None:
     assert "--repair" in report["errors"][0]["error"]
     code, report = _import(cli, str(path), "--repair")
     assert (code, report["created"]) == (ExitCode.OK, 1)
-    assert "repaired" in report["warnings"][0]["warning"]
+    assert report["repaired"] == [str(path)]
+    assert report["warnings"] == []
 
 
 def test_a_hard_coded_token_is_warned_about_without_its_value(cli: CliRun, tmp_path: Path) -> None:

@@ -139,6 +139,7 @@ def _render_import(out: Output, report: ImportReport) -> None:
         f"unchanged {report.unchanged}"
         + (f", skipped {report.skipped}" if report.skipped else "")
         + f", failed {report.failed}"
+        + (f" ({len(report.repaired)} repaired)" if report.repaired else "")
     )
     out.text(summary)
     if report.atomic and report.failed:

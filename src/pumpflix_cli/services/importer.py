@@ -54,6 +54,7 @@ class ImportReport:
     failed: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # files whose connections were rewritten
     templates: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     atomic: bool = False
@@ -75,6 +76,7 @@ class ImportReport:
             "failed": self.failed,
             "errors": self.errors,
             "warnings": self.warnings,
+            "repaired": self.repaired,
             "templates": self.templates,
             "dryRun": self.dry_run,
         }
@@ -297,13 +299,10 @@ def import_templates(
 
 
 def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str], None]) -> None:
-    notes = [
-        f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
-        for finding in candidate.prepared.secrets
-    ]
-    if candidate.prepared.repaired:
-        notes.append("connections were keyed by node id; repaired to node names")
-    for note in notes:
+    if candidate.prepared.repaired:  # asked for with --repair: counted, not warned about
+        report.repaired.append(candidate.path)
+    for finding in candidate.prepared.secrets:
+        note = f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
         report.warnings.append({"path": candidate.path, "warning": note})
         warn(f"{candidate.path}: {note}")
 

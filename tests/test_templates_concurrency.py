@@ -1,0 +1,85 @@
+"""Four imports of the same folder at once: each template lands once, none fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Backend, CliRun
+from tests.factories import workflow, write
+from tests.helpers import list_json
+
+PUMPFLIX = str(Path(sys.executable).with_name("pumpflix"))
+
+
+def _env(backend: Backend) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PUMPFLIX_") and k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    return base | dict(backend.env)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_four_concurrent_imports_leave_each_template_once(
+    cli: CliRun, tmp_path: Path, backend: Backend, round_: int
+) -> None:
+    folder = tmp_path / "in"
+    for index in range(120):
+        write(folder, f"{index:03}.json", workflow(f"Template {index:03}", text=str(index)))
+    processes = [
+        subprocess.Popen(
+            [PUMPFLIX, "templates", "import", str(folder), "--json", "-q"],
+            env=_env(backend),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    reports = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        reports.append(json.loads(stdout))
+    assert sum(r["created"] for r in reports) == 120
+    assert all(r["failed"] == 0 for r in reports)
+    templates = list_json(cli)
+    assert len(templates) == len({t["name"] for t in templates}) == 120
+    assert {t["version"] for t in templates} == {1}
+
+
+def test_concurrent_imports_of_a_changed_folder_make_one_new_version(
+    cli: CliRun, tmp_path: Path, backend: Backend
+) -> None:
+    folder = tmp_path / "in"
+    for index in range(50):
+        write(folder, f"{index:03}.json", workflow(f"Template {index:03}"))
+    subprocess.run(
+        [PUMPFLIX, "templates", "import", str(folder), "-q"], env=_env(backend), check=True
+    )
+    for index in range(50):
+        write(folder, f"{index:03}.json", workflow(f"Template {index:03}", text="v2"))
+    processes = [
+        subprocess.Popen(
+            [PUMPFLIX, "templates", "import", str(folder), "--json", "-q"],
+            env=_env(backend),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    updated = 0
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        updated += json.loads(stdout)["updated"]
+    assert updated == 50
+    assert {t["version"] for t in list_json(cli)} == {2}
