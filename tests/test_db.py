@@ -88,6 +88,12 @@ def test_db_status_exits_1_while_an_upgrade_is_pending(
     }
 
 
+def test_the_head_revision_constant_is_the_newest_migration() -> None:
+    from pumpflix_cli.db.schema_version import HEAD
+
+    assert head_revision() == HEAD
+
+
 def test_the_migrations_match_the_models(backend: object) -> None:
     database = AppContext(Output()).database()
     try:

@@ -46,7 +46,7 @@ class AppContext:
 
             self._database = Database(self.settings)
         if check_schema and not self._database_checked:
-            from pumpflix_cli.db.migrate import ensure_current
+            from pumpflix_cli.db.schema_version import ensure_current
 
             ensure_current(self._database)
             self._database_checked = True

@@ -10,7 +10,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from pumpflix_cli.db.engine import Database
-from pumpflix_cli.errors import PumpflixError
 
 SCRIPT_LOCATION = "pumpflix_cli.db:migrations"
 
@@ -56,18 +55,3 @@ def upgrade(database: Database, revision: str = "head") -> SchemaStatus:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
     return status(database)
-
-
-def ensure_current(database: Database) -> None:
-    """The embedded database migrates itself on first use; PostgreSQL must be upgraded
-    on purpose (``pumpflix db upgrade``), as a production database should be."""
-    state = status(database)
-    if state.up_to_date:
-        return
-    if database.embedded:
-        upgrade(database)
-        return
-    raise PumpflixError(
-        f"the database schema is at {state.current or 'nothing'}, this pumpflix needs {state.head}",
-        hint="run: pumpflix db upgrade",
-    )

@@ -3,14 +3,29 @@ bulk, concurrency-safe upsert that import relies on."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, String, cast, delete, func, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Select,
+    String,
+    Text,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, Template, TemplateVersion, utcnow
@@ -51,10 +66,18 @@ class TemplateDraft:
     description: str | None = None
     thumbnail: str | None = None
     template_id: uuid.UUID | None = None
+    # The workflow already serialized (import does it in worker processes); when set it
+    # is stored as it is and ``workflow`` is not read.
+    workflow_json: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.source_type, self.name)
+
+    def json_text(self) -> str:
+        if self.workflow_json is not None:
+            return self.workflow_json
+        return json.dumps(self.workflow, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -202,6 +225,12 @@ class TemplateStore:
             results.append(self._upsert_by_id(draft, on_conflict))
         return results
 
+    def _json(self, draft: TemplateDraft) -> Any:
+        """The draft's JSON as the database should receive it: the text, parsed once by the
+        server (jsonb) or stored as it is (SQLite), never serialized twice."""
+        text = type_coerce(draft.json_text(), Text)
+        return cast(text, JSONB) if self.dialect == "postgresql" else text
+
     def _lock_by_keys(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
         if not keys:
             return {}
@@ -214,17 +243,18 @@ class TemplateStore:
         return {(row.source_type, row.name): row for row in self.session.execute(query)}
 
     def _insert_new(self, drafts: Sequence[TemplateDraft]) -> dict[tuple[str, str], str]:
-        """Insert what is not there yet; return the keys this transaction created."""
+        """Insert what is not there yet (another import may have won the race for some);
+        return the keys this transaction created."""
         if not drafts:
             return {}
         now = utcnow()
-        values = [
+        rows = [
             {
                 "id": draft.template_id or uuid.uuid4(),
                 "name": draft.name,
                 "description": draft.description,
                 "source_type": draft.source_type,
-                "workflow": draft.workflow,
+                "workflow": draft.json_text(),
                 "required_credentials": draft.required_credentials,
                 "input_variables": draft.input_variables,
                 "thumbnail": draft.thumbnail,
@@ -235,36 +265,68 @@ class TemplateStore:
             }
             for draft in drafts
         ]
-        upsert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = (
-            upsert(Template)
-            .values(values)
-            .on_conflict_do_nothing()
-            .returning(Template.id, Template.source_type, Template.name)
-        )
-        created = {(row.source_type, row.name): row.id for row in self.session.execute(statement)}
-        by_key = {(v["source_type"], v["name"]): v for v in values}
-        self._add_versions(
-            [(created_id, 1, by_key[key]) for key, created_id in created.items()], now
-        )
+        if self.dialect == "postgresql":
+            created = self._copy_insert(rows)
+        else:
+            statement = (
+                sqlite.insert(Template)
+                .values([row | {"workflow": type_coerce(row["workflow"], Text)} for row in rows])
+                .on_conflict_do_nothing()
+                .returning(Template.id, Template.source_type, Template.name)
+            )
+            created = {(r.source_type, r.name): r.id for r in self.session.execute(statement)}
+        self._snapshot_versions(list(created.values()))
         return {key: str(created_id) for key, created_id in created.items()}
 
-    def _add_versions(self, rows: Sequence[tuple[Any, int, dict[str, Any]]], now: Any) -> None:
-        if not rows:
+    def _copy_insert(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+        """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON
+        CONFLICT DO NOTHING: the JSON crosses the wire once, as text, parsed by the server."""
+        columns = list(rows[0])
+        driver = self.session.connection().connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS pumpflix_incoming "
+                "(LIKE templates INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE pumpflix_incoming")
+            with cursor.copy(f"COPY pumpflix_incoming ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            json.dumps(value) if isinstance(value, list) else value
+                            for value in row.values()
+                        ]
+                    )
+            listed = ", ".join(columns)
+            cursor.execute(
+                f"INSERT INTO templates ({listed}) SELECT {listed} FROM pumpflix_incoming "
+                "ORDER BY source_type, name ON CONFLICT DO NOTHING "
+                "RETURNING id, source_type, name"
+            )
+            return {
+                (source_type, name): template_id
+                for template_id, source_type, name in cursor.fetchall()
+            }
+
+    def _snapshot_versions(self, template_ids: Sequence[uuid.UUID]) -> None:
+        """Record the current content of these templates as their current version; copied
+        inside the database, so the JSON crosses the wire once."""
+        if not template_ids:
             return
+        columns = ("template_id", "version", "name", "workflow", "content_hash", "created_at")
         self.session.execute(
-            insert(TemplateVersion),
-            [
-                {
-                    "template_id": template_id,
-                    "version": version,
-                    "name": values["name"],
-                    "workflow": values["workflow"],
-                    "content_hash": values["content_hash"],
-                    "created_at": now,
-                }
-                for template_id, version, values in rows
-            ],
+            insert(TemplateVersion).from_select(
+                columns,
+                select(
+                    Template.id,
+                    Template.version,
+                    Template.name,
+                    Template.workflow,
+                    Template.content_hash,
+                    Template.updated_at,
+                ).where(Template.id.in_(template_ids)),
+            )
         )
 
     def _upsert_by_key(
@@ -323,7 +385,7 @@ class TemplateStore:
             .values(
                 name=draft.name,
                 source_type=draft.source_type,
-                workflow=draft.workflow,
+                workflow=self._json(draft),
                 content_hash=draft.content_hash,
                 required_credentials=draft.required_credentials,
                 input_variables=draft.input_variables,
@@ -336,20 +398,7 @@ class TemplateStore:
                 },
             )
         )
-        self._add_versions(
-            [
-                (
-                    row.id,
-                    version,
-                    {
-                        "name": draft.name,
-                        "workflow": draft.workflow,
-                        "content_hash": draft.content_hash,
-                    },
-                )
-            ],
-            now,
-        )
+        self._snapshot_versions([row.id])
         return WriteResult(
             draft, "updated", id=template_id, version=version, previous_type=row.source_type
         )

@@ -8,10 +8,14 @@ name both fail, each naming the other); then drafts are upserted in batched tran
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -84,12 +88,14 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One valid workflow of the batch and where it came from."""
+    """One valid workflow of the batch and where it came from. The workflow travels as
+    JSON text (``workflow_json``): cheap to pass between processes and stored as it is."""
 
     path: str
-    prepared: PreparedWorkflow
+    prepared: PreparedWorkflow  # without its workflow dict
     source_type: str
     template_id: uuid.UUID | None
+    workflow_json: str
 
     @property
     def identity(self) -> tuple[str, ...]:
@@ -176,7 +182,8 @@ def _candidate(path: str, prepared: PreparedWorkflow, options: ImportOptions) ->
             template_id = uuid.UUID(bundle.id)
         except ValueError:
             raise WorkflowError(f"the bundle's pumpflix.id {bundle.id!r} is not a UUID") from None
-    return Candidate(path, prepared, source_type, template_id)
+    slim = replace(prepared, workflow={}, json_text="")
+    return Candidate(path, slim, source_type, template_id, prepared.json_text)
 
 
 def deduplicate(candidates: Sequence[Candidate], report: ImportReport) -> list[Candidate]:
@@ -211,7 +218,8 @@ def _draft(candidate: Candidate) -> TemplateDraft:
     return TemplateDraft(
         name=prepared.name,
         source_type=candidate.source_type,
-        workflow=prepared.workflow,
+        workflow={},
+        workflow_json=candidate.workflow_json,
         content_hash=prepared.content_hash,
         required_credentials=prepared.required_credentials,
         input_variables=prepared.input_variables,
@@ -275,20 +283,10 @@ def import_templates(
 ) -> ImportReport:
     report = ImportReport(dry_run=options.dry_run, atomic=options.atomic)
     candidates: list[Candidate] = []
-    for label, path, error in files:
-        if error is None:
-            try:
-                data = read_limited(path, stdin, options.max_file_bytes)
-            except (WorkflowError, OSError) as exc:
-                error = str(exc) if isinstance(exc, WorkflowError) else exc.strerror or str(exc)
-            else:
-                found, failures = load_candidates(label, data, options)
-                candidates.extend(found)
-                for item, reason in failures:
-                    report.fail(item, reason)
-        if error is not None:
-            report.fail(label, error)
-        progress(1)
+    for found, failures in _load_all(files, options, stdin, progress):
+        candidates.extend(found)
+        for item, reason in failures:
+            report.fail(item, reason)
     for candidate in candidates:
         _warn_about(candidate, report, warn)
     kept = deduplicate(candidates, report)
@@ -296,6 +294,50 @@ def import_templates(
         return report  # all or nothing: something is invalid, so nothing is written
     _write(kept, options, database, library, report)
     return report
+
+
+Loaded = tuple[list[Candidate], list[tuple[str, str]]]
+PARALLEL_FROM = 64  # files; below this, worker processes cost more than they save
+
+
+def load_file(entry: FileEntry, options: ImportOptions, stdin: IO[bytes] | None = None) -> Loaded:
+    """Read and check one file: its valid workflows and the failures, by path."""
+    label, path, error = entry
+    if error is not None:
+        return [], [(label, error)]
+    try:
+        data = read_limited(path, stdin, options.max_file_bytes)
+    except WorkflowError as exc:
+        return [], [(label, str(exc))]
+    except OSError as exc:
+        return [], [(label, exc.strerror or str(exc))]
+    return load_candidates(label, data, options)
+
+
+def _load_all(
+    files: Sequence[FileEntry],
+    options: ImportOptions,
+    stdin: IO[bytes] | None,
+    progress: Callable[[int], None],
+) -> Iterator[Loaded]:
+    """Every file loaded, in order; parsing and checking (the CPU-bound part) run in one
+    worker process per core when there are many files."""
+    workers = min(os.cpu_count() or 1, 8)
+    on_disk = [entry for entry in files if entry[0] != STDIN]
+    if workers < 2 or len(on_disk) < PARALLEL_FROM or "fork" not in get_all_start_methods():
+        for entry in files:
+            yield load_file(entry, options, stdin)
+            progress(1)
+        return
+    for entry in files:
+        if entry[0] == STDIN:
+            yield load_file(entry, options, stdin)
+            progress(1)
+    context = get_context("fork")  # the children inherit the loaded modules: no re-import
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for loaded in pool.map(load_file, on_disk, repeat(options), chunksize=32):
+            yield loaded
+            progress(1)
 
 
 def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str], None]) -> None:

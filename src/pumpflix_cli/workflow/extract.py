@@ -55,7 +55,7 @@ def extract_credentials(workflow: dict[str, Any]) -> list[str]:
     return sorted(types)
 
 
-def extract_input_variables(workflow: dict[str, Any]) -> list[str]:
+def extract_input_variables(workflow: dict[str, Any], *, text: str | None = None) -> list[str]:
     """Sorted names a user must supply to instantiate the workflow.
 
     - ``{{NAME}}`` placeholders in any string parameter;
@@ -63,10 +63,11 @@ def extract_input_variables(workflow: dict[str, Any]) -> list[str]:
       blocks of expressions (strings starting with ``=``).
 
     Sticky notes are documentation and are skipped; so is code in Code nodes, which is
-    not an expression.
+    not an expression. ``text``, the workflow already serialized, spares a serialization
+    for the pre-filter.
     """
     nodes = [node for node in iter_nodes(workflow) if not _is_sticky_note(node)]
-    if not _mentions_variables(parameters_text(nodes)):
+    if not _mentions_variables(text if text is not None else parameters_text(nodes)):
         return []
     names: set[str] = set()
     for node in nodes:

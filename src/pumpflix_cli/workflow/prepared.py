@@ -48,6 +48,8 @@ class PreparedWorkflow:
     content_hash: str
     secrets: list[SecretFinding]
     repaired: bool
+    # ``workflow`` as compact JSON text: what the database stores.
+    json_text: str = ""
 
 
 def prepare(obj: Any, *, fallback_name: str, repair: bool = False) -> PreparedWorkflow:
@@ -75,7 +77,8 @@ def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedW
     if repair:
         workflow, repaired = repair_connections(workflow)
     validate(workflow)
-    _check_storable(workflow)
+    text = json.dumps(workflow, ensure_ascii=False, separators=(",", ":"), default=str)
+    _check_storable(workflow, text)
     description = bundle.description if bundle and bundle.description is not None else None
     if description is None:
         description = _text(workflow.get("description"))
@@ -85,10 +88,11 @@ def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedW
         bundle=bundle,
         description=description,
         required_credentials=extract_credentials(workflow),
-        input_variables=extract_input_variables(workflow),
+        input_variables=extract_input_variables(workflow, text=text),
         content_hash=content_hash(workflow),
-        secrets=scan_secrets(workflow),
+        secrets=scan_secrets(workflow, text=text),
         repaired=repaired,
+        json_text=text,
     )
 
 
@@ -141,9 +145,8 @@ def parse_bundle_meta(header: Any) -> BundleMeta:
     )
 
 
-def _check_storable(workflow: dict[str, Any]) -> None:
-    # One C-speed serialization finds the rare bad document; only then walk to say where.
-    text = json.dumps(workflow, ensure_ascii=False, default=str)
+def _check_storable(workflow: dict[str, Any], text: str) -> None:
+    # The serialization (C speed) finds the rare bad document; only then walk to say where.
     has_nul = "\\u0000" in text and _ESCAPED_NUL.search(text) is not None
     if not (has_nul or (not text.isascii() and _SURROGATE.search(text))):
         return

@@ -62,15 +62,16 @@ class SecretFinding:
     kind: str = "token"
 
 
-def scan_secrets(workflow: dict[str, Any]) -> list[SecretFinding]:
+def scan_secrets(workflow: dict[str, Any], *, text: str | None = None) -> list[SecretFinding]:
     """Find string parameters that look like hard-coded tokens (a Bearer token, an API key).
 
     ``{{ }}`` expression blocks are ignored, so ``=Bearer {{ $json.token }}`` is not a
     finding; a token must have a body of at least 16 characters mixing letters and digits,
     so prose and documentation placeholders (``Bearer YOUR_API_TOKEN``) do not count.
+    ``text``, the workflow already serialized, spares a serialization for the pre-filter.
     """
     nodes = list(iter_nodes(workflow))
-    if not _has_hint(parameters_text(nodes)):
+    if not _has_hint(text if text is not None else parameters_text(nodes)):
         return []
     findings: list[SecretFinding] = []
     for node in nodes:
