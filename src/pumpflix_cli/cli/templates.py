@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pumpflix_cli.cli.common import JsonOption, app_context, confirm_destructive
+from pumpflix_cli.cli.completion import complete_template_ref
 from pumpflix_cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -196,7 +197,12 @@ def _render_list(out: Output, records: list[TemplateRecord]) -> None:
 @app.command()
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Id, unique id prefix (6+) or exact name.")],
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="Id, unique id prefix (6+) or exact name.", autocompletion=complete_template_ref
+        ),
+    ],
     no_cache: NoCacheOption = False,
     json: JsonOption = False,
 ) -> None:
@@ -238,7 +244,11 @@ def export(
     ctx: typer.Context,
     refs: Annotated[
         list[str] | None,
-        typer.Argument(help="Templates to export (default: all of --type).", metavar="[REF]..."),
+        typer.Argument(
+            help="Templates to export (default: all of --type).",
+            metavar="[REF]...",
+            autocompletion=complete_template_ref,
+        ),
     ] = None,
     type_: TypeOption = TypeFilter.all,
     out_path: Annotated[
@@ -283,7 +293,10 @@ def export(
 @app.command()
 def invalidate(
     ctx: typer.Context,
-    refs: Annotated[list[str] | None, typer.Argument(metavar="[REF]...")] = None,
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[REF]...", autocompletion=complete_template_ref),
+    ] = None,
     type_: Annotated[
         SourceType | None, typer.Option("--type", help="Every template of this type.")
     ] = None,
@@ -307,7 +320,9 @@ def invalidate(
 @app.command()
 def delete(
     ctx: typer.Context,
-    refs: Annotated[list[str], typer.Argument(metavar="REF...")],
+    refs: Annotated[
+        list[str], typer.Argument(metavar="REF...", autocompletion=complete_template_ref)
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Delete even when instances use the template.")

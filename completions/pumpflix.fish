@@ -1,0 +1,1 @@
+complete --command pumpflix --no-files --arguments "(env _PUMPFLIX_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) pumpflix)" --condition "env _PUMPFLIX_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) pumpflix"
