@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -28,8 +29,16 @@ SETTING_NAMES = ("DATABASE_URL", "REDIS_URL", "N8N_URL", "N8N_API_KEY", "NO_COLO
 KEEP = frozenset({"PUMPFLIX_CORPUS", "PUMPFLIX_N8N_CACHE", "PUMPFLIX_N8N_STATE"})
 
 
+# Trust authentication accepts any password: the test database URLs carry one, so every
+# CLI run in the suite proves it never prints it.
+TEST_DB_PASSWORD = "pg-test-secret-4f1d"
+
+
 def pg_url(database: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
+    parts = urlsplit(base)
+    if parts.password is None and parts.username:
+        base = base.replace(f"//{parts.username}@", f"//{parts.username}:{TEST_DB_PASSWORD}@", 1)
     return f"{base}/{database}"
 
 
@@ -146,12 +155,38 @@ CliRun = Callable[..., Result]
 
 @pytest.fixture
 def cli() -> CliRun:
-    """Runs ``pumpflix`` in-process: ``cli("db", "status", "--json", env={...})``."""
+    """Runs ``pumpflix`` in-process: ``cli("db", "status", "--json", env={...})``.
+
+    Every run is checked for leaked secrets: the passwords in its database and Redis URLs,
+    its n8n API key and its cache key must appear nowhere in what it printed.
+    """
     runner = CliRunner()
 
     def run(*args: str, env: Mapping[str, str] | None = None, input: Any = None) -> Result:
-        return runner.invoke(
+        settings = {**os.environ, **(env or {})}
+        result = runner.invoke(
             app, list(args), env=dict(env or {}), input=input, catch_exceptions=False
         )
+        assert_no_secret_leaked(settings, result.stdout + result.stderr, args)
+        return result
 
     return run
+
+
+SECRET_SETTINGS = ("N8N_API_KEY", "PUMPFLIX_CACHE_KEY")
+URL_SETTINGS = ("DATABASE_URL", "REDIS_URL")
+
+
+def secrets_in(settings: Mapping[str, str]) -> dict[str, str]:
+    """Setting name -> secret value, for the settings of one run."""
+    found = {name: settings[name] for name in SECRET_SETTINGS if len(settings.get(name, "")) >= 6}
+    for name in URL_SETTINGS:
+        password = urlsplit(settings.get(name, "")).password
+        if password and len(password) >= 4:
+            found[f"{name} password"] = password
+    return found
+
+
+def assert_no_secret_leaked(settings: Mapping[str, str], printed: str, args: Any) -> None:
+    leaked = [name for name, value in secrets_in(settings).items() if value in printed]
+    assert not leaked, f"pumpflix {' '.join(map(str, args))} printed the secret {leaked}"
