@@ -5,6 +5,7 @@ workflow is a `WorkflowError` whose message is one printable line.
 """
 
 from pumpflix_cli.workflow.canonical import NON_CONTENT_KEYS, canonical_workflow, content_hash
+from pumpflix_cli.workflow.diff import NodeChange, WorkflowDiff, diff_workflows, same_workflow
 from pumpflix_cli.workflow.documents import parse_json, split_documents
 from pumpflix_cli.workflow.errors import WorkflowError
 from pumpflix_cli.workflow.extract import (
@@ -13,6 +14,11 @@ from pumpflix_cli.workflow.extract import (
     expression_references,
     extract_credentials,
     extract_input_variables,
+)
+from pumpflix_cli.workflow.n8n_body import (
+    MAX_N8N_NAME_LENGTH,
+    n8n_request_body,
+    normalize_settings,
 )
 from pumpflix_cli.workflow.prepared import (
     BUNDLE_KEY,
@@ -32,24 +38,31 @@ from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 __all__ = [
     "BUNDLE_KEY",
+    "MAX_N8N_NAME_LENGTH",
     "MAX_NAME_LENGTH",
     "NON_CONTENT_KEYS",
     "PLACEHOLDER_PATTERN",
     "REFERENCE_PATTERN",
     "SOURCE_TYPES",
     "BundleMeta",
+    "NodeChange",
     "PreparedWorkflow",
     "SecretFinding",
+    "WorkflowDiff",
     "WorkflowError",
     "canonical_workflow",
     "content_hash",
+    "diff_workflows",
     "expression_references",
     "extract_credentials",
     "extract_input_variables",
+    "n8n_request_body",
+    "normalize_settings",
     "parse_bundle_meta",
     "parse_json",
     "prepare",
     "repair_connections",
+    "same_workflow",
     "scan_secrets",
     "split_documents",
     "validate",
