@@ -9,6 +9,7 @@ name both fail, each naming the other); then drafts are upserted in batched tran
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,8 @@ from pumpflix_cli.workflow import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.db.templates import TemplateDraft, WriteResult
     from pumpflix_cli.services.templates import TemplateLibrary
@@ -96,6 +99,7 @@ class Candidate:
     source_type: str
     template_id: uuid.UUID | None
     workflow_json: str
+    spooled: tuple[int, int] | None = None  # where workflow_json waits in the JsonSpool
 
     @property
     def identity(self) -> tuple[str, ...]:
@@ -211,7 +215,7 @@ def deduplicate(candidates: Sequence[Candidate], report: ImportReport) -> list[C
 # --- writing -------------------------------------------------------------------------
 
 
-def _draft(candidate: Candidate) -> TemplateDraft:
+def _draft(candidate: Candidate, spool: JsonSpool) -> TemplateDraft:
     from pumpflix_cli.db.templates import TemplateDraft
 
     prepared = candidate.prepared
@@ -219,7 +223,7 @@ def _draft(candidate: Candidate) -> TemplateDraft:
         name=prepared.name,
         source_type=candidate.source_type,
         workflow={},
-        workflow_json=candidate.workflow_json,
+        workflow_json=spool.text(candidate),
         content_hash=prepared.content_hash,
         required_credentials=prepared.required_credentials,
         input_variables=prepared.input_variables,
@@ -283,17 +287,45 @@ def import_templates(
 ) -> ImportReport:
     report = ImportReport(dry_run=options.dry_run, atomic=options.atomic)
     candidates: list[Candidate] = []
-    for found, failures in _load_all(files, options, stdin, progress):
-        candidates.extend(found)
-        for item, reason in failures:
-            report.fail(item, reason)
-    for candidate in candidates:
-        _warn_about(candidate, report, warn)
-    kept = deduplicate(candidates, report)
-    if options.atomic and report.failed:
-        return report  # all or nothing: something is invalid, so nothing is written
-    _write(kept, options, database, library, report)
+    with JsonSpool() as spool:
+        for found, failures in _load_all(files, options, stdin, progress):
+            candidates.extend(spool.hold(candidate) for candidate in found)
+            for item, reason in failures:
+                report.fail(item, reason)
+        for candidate in candidates:
+            _warn_about(candidate, report, warn)
+        kept = deduplicate(candidates, report)
+        if options.atomic and report.failed:
+            return report  # all or nothing: something is invalid, so nothing is written
+        _write(kept, options, database, library, report, spool)
     return report
+
+
+class JsonSpool:
+    """Workflow JSON parked in a temporary file between reading and writing, so that an
+    import of any size keeps only the small facts about each workflow in memory."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__
+
+    def __enter__(self) -> JsonSpool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+    def hold(self, candidate: Candidate) -> Candidate:
+        data = candidate.workflow_json.encode()
+        offset = self._file.seek(0, os.SEEK_END)
+        self._file.write(data)
+        return replace(candidate, workflow_json="", spooled=(offset, len(data)))
+
+    def text(self, candidate: Candidate) -> str:
+        if candidate.spooled is None:
+            return candidate.workflow_json
+        offset, length = candidate.spooled
+        self._file.seek(offset)
+        return self._file.read(length).decode()
 
 
 Loaded = tuple[list[Candidate], list[tuple[str, str]]]
@@ -355,22 +387,37 @@ def _write(
     database: Callable[[], Database],
     library: TemplateLibrary,
     report: ImportReport,
+    spool: JsonSpool,
 ) -> None:
+    """Upsert in batches of ``BATCH``, each its own transaction (one for them all with
+    ``atomic``), in one global key order so concurrent imports lock rows alike; only one
+    batch's JSON is in memory at a time."""
     if not kept:
         return
     from pumpflix_cli.db.templates import TemplateStore
 
-    drafts = [_draft(c) for c in kept]
-    path_of = {id(draft): c.path for draft, c in zip(drafts, kept, strict=True)}
-    batches = (
-        [drafts]
-        if options.atomic
-        else [drafts[i : i + BATCH] for i in range(0, len(drafts), BATCH)]
+    ordered = sorted(
+        kept, key=lambda c: (c.template_id is not None, c.source_type, c.prepared.name)
     )
+    chunks = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
     db = database()
-    for batch in batches:
+
+    def upsert(session: Session, chunk: Sequence[Candidate]) -> dict[str, list[str]]:
+        drafts = [_draft(c, spool) for c in chunk]
+        path_of = {id(draft): c.path for draft, c in zip(drafts, chunk, strict=True)}
+        return _record(report, path_of, TemplateStore(session).upsert(drafts, options.on_conflict))
+
+    if options.atomic:
+        changed: dict[str, list[str]] = defaultdict(list)
         with db.session(rollback=options.dry_run) as session:
-            results = TemplateStore(session).upsert(batch, options.on_conflict)
-        changed = _record(report, path_of, results)
+            for chunk in chunks:
+                for source_type, ids in upsert(session, chunk).items():
+                    changed[source_type].extend(ids)
         if not options.dry_run:
             library.invalidate_cache(changed)
+        return
+    for chunk in chunks:
+        with db.session(rollback=options.dry_run) as session:
+            batch_changed = upsert(session, chunk)
+        if not options.dry_run:
+            library.invalidate_cache(batch_changed)
