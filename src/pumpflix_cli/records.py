@@ -4,15 +4,18 @@ cheap to import (the warm-cache read path must not load SQLAlchemy)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 SOURCE_TYPES = ("prebuilt", "user")
 
 
 def iso(value: datetime | str | None) -> str | None:
+    """ISO 8601 in UTC with its offset; SQLite hands back naive datetimes, stored as UTC."""
     if value is None or isinstance(value, str):
         return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
     return value.isoformat()
 
 

@@ -177,20 +177,20 @@ def _render_list(out: Output, records: list[TemplateRecord]) -> None:
         out.info("no templates")
         return
     out.table(
-        ["id", "name", "type", "version", "credentials", "variables", "updated"],
+        ["id", "name", "type", "ver", "creds", "vars", "updated"],
         [
             (
                 r.id[:8],
                 r.name,
                 r.source_type,
                 r.version,
-                ", ".join(r.required_credentials),
-                ", ".join(r.input_variables),
+                len(r.required_credentials),
+                len(r.input_variables),
                 (r.updated_at or "")[:16].replace("T", " "),
             )
             for r in records
         ],
-        no_wrap=("id", "name", "updated"),
+        no_wrap=("id", "type", "ver", "creds", "vars", "updated"),
     )
 
 
