@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from pumpflix_cli.errors import (
     CredentialsRejectedError,
@@ -43,10 +45,18 @@ def connect(settings: Settings) -> RedisClient:
         "socket_connect_timeout": settings.redis_timeout,
         "socket_timeout": settings.redis_timeout,
         "decode_responses": False,
+        # redis-py retries ten times with backoff by default: a slow or stopped Redis
+        # would hold a read for many timeouts. One immediate retry of a dropped
+        # connection, none of a timeout: the caller falls back to the database instead.
+        "retry": _retry(),
     }
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, health_check_interval=0, **options)
+
+
+def _retry() -> Retry:
+    return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
 
 
 @contextmanager
@@ -61,6 +71,12 @@ def translate_errors(url: str) -> Iterator[None]:
         ) from exc
     except redis.TimeoutError as exc:
         raise ServiceTimeoutError(SERVICE, f"timed out ({where}): {scrub(str(exc))}") from exc
+    except redis.exceptions.AskError as exc:  # MOVED / ASK: a Cluster node, spoken to as one
+        raise ServiceUnavailableError(
+            SERVICE,
+            f"{where} is a node of a Redis Cluster",
+            hint="set PUMPFLIX_REDIS_CLUSTER=1",
+        ) from exc
     except redis.RedisError as exc:
         raise ServiceUnavailableError(
             SERVICE,

@@ -1,0 +1,279 @@
+"""The cache's own operations (SPEC §5): warm it from the database (``cache_warm``),
+report its health, flush it, and verify it against the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pumpflix_cli.cache.templates import KeyState
+from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
+
+if TYPE_CHECKING:
+    from pumpflix_cli.cache.templates import TemplateCache
+    from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.services.cache_warm import WarmReport
+
+
+@dataclass
+class TypeStats:
+    hits: int = 0
+    misses: int = 0
+    invalidations: int = 0
+    entries: int = 0  # cached templates of this type
+    keys: int = 0  # entries, the index and the counters
+    bytes: int = 0
+    index_cached: bool = False
+    index_ttl: int | None = None  # seconds left, None when there is no index
+
+    @property
+    def hit_ratio(self) -> float | None:
+        reads = self.hits + self.misses
+        return round(self.hits / reads, 4) if reads else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "hitRatio": self.hit_ratio,
+            "invalidations": self.invalidations,
+            "entries": self.entries,
+            "keys": self.keys,
+            "bytes": self.bytes,
+            "indexCached": self.index_cached,
+            "indexTtl": self.index_ttl,
+        }
+
+
+@dataclass
+class CacheStats:
+    by_type: dict[str, TypeStats]
+    keys: int
+    bytes: int
+    tombstones: int
+    unreadable: int
+    last_warm: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "byType": {t: s.to_json() for t, s in self.by_type.items()},
+            "keys": self.keys,
+            "bytes": self.bytes,
+            "tombstones": self.tombstones,
+            "unreadable": self.unreadable,
+            "lastWarm": self.last_warm,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str
+    id: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"key": self.key, "id": self.id, "reason": self.reason}
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0  # templates in the database
+    cached: int = 0  # entries holding a value
+    stale: list[Finding] = field(default_factory=list)
+    orphaned: list[Finding] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # not cached: a cold key, not an error
+    unreadable: int = 0
+    indexes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def consistent(self) -> bool:
+        return not self.stale and not self.orphaned
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "consistent": self.consistent,
+            "checked": self.checked,
+            "cached": self.cached,
+            "stale": [f.to_json() for f in self.stale],
+            "orphaned": [f.to_json() for f in self.orphaned],
+            "missing": self.missing,
+            "unreadable": self.unreadable,
+            "indexes": self.indexes,
+        }
+
+
+def _differences(cached: TemplateRecord, current: TemplateRecord) -> list[str]:
+    a, b = cached.summary_json(), current.summary_json()
+    return [name for name in b if a.get(name) != b[name]]
+
+
+def _describe(cached: TemplateRecord, current: TemplateRecord, fields: list[str]) -> str:
+    if "version" in fields:
+        return f"version {cached.version} cached, {current.version} in the database"
+    return "differs in " + ", ".join(fields)
+
+
+class CacheService:
+    """``database`` is a factory, as for the template library: stats and flush never load
+    the database layer."""
+
+    def __init__(self, database: Callable[[], Database], cache: TemplateCache) -> None:
+        self._database = database
+        self.cache = cache
+
+    # --- warm ------------------------------------------------------------------------
+
+    def warm(
+        self, types: Sequence[str], *, progress: Callable[[int], None] = lambda _n: None
+    ) -> WarmReport:
+        """Load every template of ``types`` and their indexes into Redis."""
+        from pumpflix_cli.services.cache_warm import warm
+
+        return warm(self._database(), self.cache, types, progress)
+
+    # --- stats -----------------------------------------------------------------------
+
+    def stats(self) -> CacheStats:
+        cache = self.cache
+        types = list(SOURCE_TYPES)
+        keys = list(cache.scan())
+        memory = dict(zip(keys, cache.memory(keys), strict=True))
+        by_type = {t: TypeStats() for t in types}
+        entry_keys = [k for k in keys if cache.entry_id(k) is not None]
+        tombstones = unreadable = 0
+        for state in cache.states(entry_keys):
+            if state.kind == "value" and state.records:
+                source_type = state.records[0].source_type
+                if source_type in by_type:
+                    stats = by_type[source_type]
+                    stats.entries += 1
+                    stats.keys += 1
+                    stats.bytes += memory.get(state.key, 0)
+            elif state.kind == "tombstone":
+                tombstones += 1
+            elif state.kind == "unreadable":
+                unreadable += 1
+        index_keys = [cache.index_key(t) for t in types]
+        heads = dict(zip(index_keys, cache.heads(index_keys), strict=True))
+        index_ttls = dict(zip(index_keys, cache.ttls_of(index_keys), strict=True))
+        counters = cache.counters(types)
+        for source_type, stats in by_type.items():
+            found = counters.get(source_type, {})
+            stats.hits = max(0, found.get("hits", 0))
+            stats.misses = found.get("misses", 0)
+            stats.invalidations = found.get("invalidations", 0)
+            index_key = cache.index_key(source_type)
+            kind = heads[index_key][0]
+            if kind == "t":
+                tombstones += 1
+            stats.index_cached = kind == "r"
+            stats.index_ttl = index_ttls[index_key] if kind == "r" else None
+            for key in (index_key, cache.stats_key(source_type)):
+                if key in memory and (key != index_key or kind == "r"):
+                    stats.keys += 1
+                    stats.bytes += memory[key]
+        return CacheStats(
+            by_type=by_type,
+            keys=len(keys),
+            bytes=sum(memory.values()),
+            tombstones=tombstones,
+            unreadable=unreadable,
+            last_warm=cache.last_warm(),
+        )
+
+    # --- flush -----------------------------------------------------------------------
+
+    def flush(self, types: Sequence[str]) -> int:
+        """Delete our keys: all of them, or those of ``types`` (their entries, indexes and
+        counters). Deleting is safe against concurrent readers and warms: a fill needs the
+        key to still hold the revision it observed."""
+        cache = self.cache
+        if set(types) >= set(SOURCE_TYPES):
+            return cache.delete(list(cache.scan()))
+        entry_keys = list(cache.scan("template:*"))
+        doomed = [
+            state.key
+            for state in cache.states(entry_keys)
+            if state.records and state.records[0].source_type in types
+        ]
+        doomed += [cache.index_key(t) for t in types] + [cache.stats_key(t) for t in types]
+        return cache.delete(doomed)
+
+    # --- verify ----------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Compare what Redis holds with the database. Redis is read first, then the
+        database; whatever disagrees is looked at once more, and dropped when its key
+        changed meanwhile (a write in flight bumps it; that is not an inconsistency)."""
+        from pumpflix_cli.db.cache_source import CacheSource
+
+        cache = self.cache
+        types = list(SOURCE_TYPES)
+        entries = cache.states(list(cache.scan("template:*")))
+        indexes = cache.states([cache.index_key(t) for t in types], index=True)
+        with self._database().session() as session:
+            current = CacheSource(session).summaries(types)
+
+        report = VerifyReport(checked=len(current))
+        seen: dict[str, KeyState] = {}
+        for state in entries:
+            template_id = cache.entry_id(state.key) or ""
+            if state.kind == "unreadable":
+                report.unreadable += 1
+            if state.kind != "value" or not state.records:
+                continue
+            report.cached += 1
+            seen[template_id] = state
+            cached, now = state.records[0], current.get(template_id)
+            if now is None:
+                report.orphaned.append(
+                    Finding(state.key, template_id, "not in the database (deleted)")
+                )
+            elif fields := _differences(cached, now):
+                report.stale.append(Finding(state.key, template_id, _describe(cached, now, fields)))
+        report.missing = sorted(i for i in current if i not in seen)
+        for source_type, state in zip(types, indexes, strict=True):
+            report.indexes[source_type] = self._check_index(source_type, state, current, report)
+        self._recheck(entries + indexes, report)
+        return report
+
+    def _check_index(
+        self,
+        source_type: str,
+        state: KeyState,
+        current: dict[str, TemplateRecord],
+        report: VerifyReport,
+    ) -> str:
+        if state.kind != "value" or state.records is None:
+            return "not cached" if state.kind != "unreadable" else "unreadable"
+        key = state.key
+        listed = {r.id: r for r in state.records}
+        problems = len(report.stale) + len(report.orphaned)
+        for template_id, cached in listed.items():
+            now = current.get(template_id)
+            if now is None:
+                report.orphaned.append(Finding(key, template_id, "listed but not in the database"))
+            elif fields := _differences(cached, now):
+                report.stale.append(Finding(key, template_id, _describe(cached, now, fields)))
+        for template_id, now in current.items():
+            if now.source_type == source_type and template_id not in listed:
+                report.stale.append(Finding(key, template_id, f"'{now.name}' is not listed"))
+        return "ok" if problems == len(report.stale) + len(report.orphaned) else "inconsistent"
+
+    def _recheck(self, states: Sequence[KeyState], report: VerifyReport) -> None:
+        suspects = sorted({f.key for f in report.stale + report.orphaned})
+        if not suspects:
+            return
+        before = {s.key: (s.kind, s.rev) for s in states}
+        kinds = {"value": "r", "tombstone": "t"}
+        moved = {
+            key
+            for key, (kind, rev) in zip(suspects, self.cache.heads(suspects), strict=True)
+            if (kind, rev) != (kinds.get(before[key][0], ""), before[key][1])
+        }
+        report.stale = [f for f in report.stale if f.key not in moved]
+        report.orphaned = [f for f in report.orphaned if f.key not in moved]
+        for source_type in report.indexes:
+            if self.cache.index_key(source_type) in moved:
+                report.indexes[source_type] = "changed while verifying"
