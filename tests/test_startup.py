@@ -23,10 +23,10 @@ HEAVY = (
 
 PROBE = f"""
 import sys
-from pumpflix_cli.__main__ import main
+from pumpflix_cli.cli.app import app
 sys.argv = ["pumpflix"] + sys.argv[1:]
 try:
-    main()
+    app(prog_name="pumpflix")
 except SystemExit:
     pass
 heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
