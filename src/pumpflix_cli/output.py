@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from textwrap import indent
 from typing import TYPE_CHECKING, Any, TextIO
 from uuid import UUID
 
@@ -93,6 +94,19 @@ class Output:
         """Write one compact JSON line to stdout (for streams such as ``logs --follow``)."""
         self.stdout.write(to_json(data, indent=None) + "\n")
         self.stdout.flush()
+
+    def json_array(self, items: Iterable[Any]) -> None:
+        """Write one JSON array to stdout an item at a time (the same layout as
+        :meth:`json`), so a long list never exists as one string in memory."""
+        out = self.stdout
+        out.write("[")
+        first = True
+        for item in items:
+            out.write("\n" if first else ",\n")
+            out.write(indent(to_json(item), "  "))
+            first = False
+        out.write("]\n" if first else "\n]\n")
+        out.flush()
 
     def emit(self, data: Any, render: Callable[[], None]) -> None:
         """JSON when ``--json`` was given, otherwise the human rendering."""

@@ -19,7 +19,7 @@ def iso(value: datetime | str | None) -> str | None:
     return value.isoformat()
 
 
-@dataclass
+@dataclass(slots=True)
 class TemplateVersionInfo:
     version: int
     content_hash: str
@@ -33,7 +33,7 @@ class TemplateVersionInfo:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class TemplateRecord:
     """A template as the platform's model names it (SPEC §1), camelCase in JSON."""
 

@@ -33,7 +33,11 @@ def entry_payload(summary: Mapping[str, Any], workflow_json: str, history: Seque
 
 
 def _records(payload: bytes) -> list[TemplateRecord]:
-    return [TemplateRecord.from_json(item) for item in json.loads(payload)]
+    # Summaries hold no nested objects: each object is a record, built as it is parsed.
+    records = json.loads(payload, object_hook=TemplateRecord.from_json)
+    if not isinstance(records, list):
+        raise TypeError("an index is a JSON array")
+    return records
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ class TemplateCache:
     # --- writing back (read-through and warm) ------------------------------------------
 
     def index_payload(self, records: Iterable[TemplateRecord]) -> bytes:
-        return dumps([r.summary_json() for r in records])
+        return b"[" + b",".join(dumps(r.summary_json()) for r in records) + b"]"
 
     def fill_indexes(self, items: Mapping[str, tuple[int, Sequence[TemplateRecord]]]) -> int:
         return self.store.fill_many(

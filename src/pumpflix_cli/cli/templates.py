@@ -169,7 +169,10 @@ def list_(
     records = app_.library().list_templates(
         _types(type_), search=search, limit=limit, use_cache=not no_cache
     )
-    out.emit([r.summary_json() for r in records], lambda: _render_list(out, records))
+    if out.json_mode:
+        out.json_array(r.summary_json() for r in records)
+    else:
+        _render_list(out, records)
 
 
 def _render_list(out: Output, records: list[TemplateRecord]) -> None:

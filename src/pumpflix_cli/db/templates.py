@@ -182,7 +182,9 @@ class TemplateStore:
             )
         if limit is not None:
             query = query.limit(limit)
-        return [record_from_row(row) for row in self.session.execute(query)]
+        # Streamed through a server-side cursor: rows are turned into records as they come.
+        rows = self.session.execute(query, execution_options={"yield_per": 1000})
+        return [record_from_row(row) for row in rows]
 
     def stream(
         self, types: Sequence[str], *, ids: Iterable[str] | None = None, chunk: int = 200
