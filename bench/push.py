@@ -8,7 +8,7 @@ PostgreSQL database holding the 300 templates. Beside them, n8n's own ceiling: t
 client with 8 calls in flight (n8n is CPU-bound; no client beats it). All run against the
 same real n8n, one after the other, each starting from an n8n without those workflows.
 
-    .venv/bin/python bench/sync.py [--count 300]
+    .venv/bin/python -m bench.push [--count 300]
 
 Uses the n8n named by N8N_URL / N8N_API_KEY, or starts one with scripts/n8n-e2e (and
 stops it afterwards). Every workflow it creates is deleted at the end.
