@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import CliRun
 from tests.factories import workflow, write
+
+# The installed console script, for tests that run pumpflix as a real process.
+PUMPFLIX = str(Path(sys.executable).with_name("pumpflix"))
+
+
+def subprocess_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any pumpflix setting, plus ``settings``."""
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PUMPFLIX_") and key not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    return base | dict(settings)
 
 
 def import_json(cli: CliRun, *args: str, input: str | None = None) -> tuple[int, dict[str, Any]]:

@@ -3,19 +3,16 @@ command and template names."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pumpflix_cli.cli.completion import SHELLS, completion_script
 from tests.conftest import Backend, CliRun
-from tests.helpers import seed
+from tests.helpers import PUMPFLIX, seed, subprocess_env
 
 ROOT = Path(__file__).parents[1]
-PUMPFLIX = str(Path(sys.executable).with_name("pumpflix"))
 
 
 @pytest.mark.parametrize("shell", sorted(SHELLS))
@@ -41,24 +38,17 @@ def _complete(words: str, env: dict[str, str]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line]
 
 
-def _env(backend: Backend) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PUMPFLIX_") and k not in {"DATABASE_URL", "REDIS_URL"}
-    }
-    return base | dict(backend.env)
-
-
 def test_groups_and_commands_complete(backend: Backend) -> None:
-    assert _complete("pumpflix tem", _env(backend)) == ["templates"]
-    assert "import" in _complete("pumpflix templates i", _env(backend))
+    assert _complete("pumpflix tem", subprocess_env(backend.env)) == ["templates"]
+    assert "import" in _complete("pumpflix templates i", subprocess_env(backend.env))
 
 
 def test_template_names_complete(cli: CliRun, tmp_path: Path, backend: Backend) -> None:
     seed(cli, tmp_path / "u", "Daily digest", "Daily report", "Weekly report")
-    assert _complete("pumpflix templates show Dai", _env(backend)) == [
+    assert _complete("pumpflix templates show Dai", subprocess_env(backend.env)) == [
         "Daily digest",
         "Daily report",
     ]
-    assert _complete("pumpflix templates delete Wee", _env(backend)) == ["Weekly report"]
+    assert _complete("pumpflix templates delete Wee", subprocess_env(backend.env)) == [
+        "Weekly report"
+    ]

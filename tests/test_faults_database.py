@@ -5,9 +5,7 @@ completes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,17 +14,7 @@ import psycopg
 from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import PG_ADMIN_URL
 from tests.factories import workflow, write
-
-PUMPFLIX = str(Path(sys.executable).with_name("pumpflix"))
-
-
-def _env(database_url: str) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PUMPFLIX_") and k not in {"DATABASE_URL", "REDIS_URL"}
-    }
-    return base | {"DATABASE_URL": database_url}
+from tests.helpers import PUMPFLIX, subprocess_env
 
 
 def _kill_pumpflix_backends(database: str) -> int:
@@ -57,7 +45,7 @@ def test_a_killed_connection_leaves_no_half_written_template(
     tmp_path: Path, empty_postgres_url: str
 ) -> None:
     database = empty_postgres_url.rpartition("/")[2]
-    env = _env(empty_postgres_url)
+    env = subprocess_env({"DATABASE_URL": empty_postgres_url})
     subprocess.run([PUMPFLIX, "db", "upgrade", "-q"], env=env, check=True)
     folder = tmp_path / "in"
     for index in range(3000):

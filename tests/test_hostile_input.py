@@ -5,10 +5,8 @@ and nothing already in the database changed."""
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,8 @@ from hypothesis import strategies as st
 from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import Backend, CliRun
 from tests.factories import workflow, write
-from tests.helpers import import_json, list_json
+from tests.helpers import PUMPFLIX, import_json, list_json, subprocess_env
 
-PUMPFLIX = str(Path(sys.executable).with_name("pumpflix"))
 ONE_GIB = 1 << 30
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -81,15 +78,6 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ONE_GIB, ONE_GIB))
 
 
-def _env(backend: Backend) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PUMPFLIX_") and k not in {"DATABASE_URL", "REDIS_URL"}
-    }
-    return base | dict(backend.env)
-
-
 def test_each_hostile_file_is_refused_by_name(cli: CliRun, tmp_path: Path) -> None:
     import_json(cli, str(write(tmp_path / "keep", "keep.json", workflow("Kept"))))
     before = list_json(cli)
@@ -122,7 +110,7 @@ def test_a_70_mb_workflow_is_refused_within_a_gib(tmp_path: Path, backend: Backe
     assert huge.stat().st_size > 60_000_000
     result = subprocess.run(
         [PUMPFLIX, "templates", "import", str(huge), "--json"],
-        env=_env(backend),
+        env=subprocess_env(backend.env),
         capture_output=True,
         text=True,
         preexec_fn=_limited,
@@ -141,7 +129,7 @@ def test_a_70_mb_workflow_under_a_raised_limit_still_stays_within_a_gib(
 ) -> None:
     huge = tmp_path / "huge.json"
     _huge_workflow(huge)
-    env = _env(backend) | {"PUMPFLIX_MAX_FILE_BYTES": str(200_000_000)}
+    env = subprocess_env(backend.env) | {"PUMPFLIX_MAX_FILE_BYTES": str(200_000_000)}
     result = subprocess.run(
         [PUMPFLIX, "templates", "import", str(huge), "--json", "--dry-run"],
         env=env,

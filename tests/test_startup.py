@@ -4,11 +4,12 @@ And a few smoke tests of the installed console script as a real subprocess."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.helpers import subprocess_env
 
 HEAVY = (
     "sqlalchemy",
@@ -61,19 +62,17 @@ def _script() -> str:
     return found
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PUMPFLIX_") and k not in {"DATABASE_URL", "REDIS_URL", "N8N_URL"}
-    }
-    env["PUMPFLIX_DATA_DIR"] = str(tmp_path / "data")
-    return env
+def _embedded(tmp_path: Path) -> dict[str, str]:
+    return subprocess_env({"PUMPFLIX_DATA_DIR": str(tmp_path / "data")})
 
 
 def test_the_installed_script_prints_its_version(tmp_path: Path) -> None:
     result = subprocess.run(
-        [_script(), "--version"], capture_output=True, text=True, env=_env(tmp_path), check=False
+        [_script(), "--version"],
+        capture_output=True,
+        text=True,
+        env=_embedded(tmp_path),
+        check=False,
     )
     assert result.returncode == 0
     assert result.stdout.startswith("pumpflix ")
@@ -84,7 +83,7 @@ def test_the_installed_script_upgrades_the_embedded_database(tmp_path: Path) -> 
         [_script(), "db", "upgrade", "--json"],
         capture_output=True,
         text=True,
-        env=_env(tmp_path),
+        env=_embedded(tmp_path),
         cwd=tmp_path,
         check=False,
     )
@@ -93,7 +92,7 @@ def test_the_installed_script_upgrades_the_embedded_database(tmp_path: Path) -> 
 
 
 def test_the_installed_script_exits_2_on_a_bad_setting(tmp_path: Path) -> None:
-    env = _env(tmp_path) | {"REDIS_URL": "ftp://nowhere"}
+    env = _embedded(tmp_path) | {"REDIS_URL": "ftp://nowhere"}
     result = subprocess.run(
         [_script(), "doctor"], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
     )

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Backend, CliRun
 from tests.factories import workflow, write
-from tests.helpers import list_json
-
-PUMPFLIX = str(Path(sys.executable).with_name("pumpflix"))
-
-
-def _env(backend: Backend) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PUMPFLIX_") and k not in {"DATABASE_URL", "REDIS_URL"}
-    }
-    return base | dict(backend.env)
+from tests.helpers import PUMPFLIX, list_json, subprocess_env
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -36,7 +23,7 @@ def test_four_concurrent_imports_leave_each_template_once(
     processes = [
         subprocess.Popen(
             [PUMPFLIX, "templates", "import", str(folder), "--json", "-q"],
-            env=_env(backend),
+            env=subprocess_env(backend.env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -62,14 +49,16 @@ def test_concurrent_imports_of_a_changed_folder_make_one_new_version(
     for index in range(50):
         write(folder, f"{index:03}.json", workflow(f"Template {index:03}"))
     subprocess.run(
-        [PUMPFLIX, "templates", "import", str(folder), "-q"], env=_env(backend), check=True
+        [PUMPFLIX, "templates", "import", str(folder), "-q"],
+        env=subprocess_env(backend.env),
+        check=True,
     )
     for index in range(50):
         write(folder, f"{index:03}.json", workflow(f"Template {index:03}", text="v2"))
     processes = [
         subprocess.Popen(
             [PUMPFLIX, "templates", "import", str(folder), "--json", "-q"],
-            env=_env(backend),
+            env=subprocess_env(backend.env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -5,35 +5,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import Backend, CliRun
 from tests.factories import workflow, write
+from tests.helpers import import_json, list_json
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def _import(cli: CliRun, *args: str, input: str | None = None) -> tuple[int, dict[str, Any]]:
-    result = cli("templates", "import", *args, "--json", input=input)
-    assert result.stdout, result.stderr
-    return result.exit_code, json.loads(result.stdout)
-
-
-def _list(cli: CliRun, *args: str) -> list[dict[str, Any]]:
-    result = cli("templates", "list", "--json", *args)
-    assert result.exit_code == 0, result.stderr
-    return list(json.loads(result.stdout))
-
-
 def test_import_creates_a_template_with_extracted_fields(cli: CliRun, tmp_path: Path) -> None:
     path = write(tmp_path / "in", "greet.json", workflow(extra_node=True))
-    code, report = _import(cli, str(path))
+    code, report = import_json(cli, str(path))
     assert code == ExitCode.OK
     assert (report["created"], report["updated"], report["failed"]) == (1, 0, 0)
-    (template,) = _list(cli)
+    (template,) = list_json(cli)
     assert template["name"] == "Send greeting"
     assert template["sourceType"] == "user"
     assert template["version"] == 1
@@ -47,17 +35,17 @@ def test_a_second_import_changes_nothing(cli: CliRun, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     write(folder, "a.json", workflow("A"))
     write(folder, "b.json", workflow("B"))
-    _import(cli, str(folder))
-    code, report = _import(cli, str(folder))
+    import_json(cli, str(folder))
+    code, report = import_json(cli, str(folder))
     assert code == ExitCode.OK
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 2)
 
 
 def test_changed_content_makes_a_new_version_and_keeps_the_old(cli: CliRun, tmp_path: Path) -> None:
     path = write(tmp_path, "greet.json", workflow(text="hello"))
-    _import(cli, str(path))
+    import_json(cli, str(path))
     write(tmp_path, "greet.json", workflow(text="good morning"))
-    code, report = _import(cli, str(path))
+    code, report = import_json(cli, str(path))
     assert (code, report["updated"]) == (ExitCode.OK, 1)
     shown = json.loads(cli("templates", "show", "Send greeting", "--json").stdout)
     assert shown["version"] == 2
@@ -69,22 +57,22 @@ def test_changed_content_makes_a_new_version_and_keeps_the_old(cli: CliRun, tmp_
 def test_volatile_fields_do_not_count_as_a_change(cli: CliRun, tmp_path: Path) -> None:
     document = workflow()
     path = write(tmp_path, "greet.json", document)
-    _import(cli, str(path))
+    import_json(cli, str(path))
     document["nodes"][0]["position"] = [500, 500]
     document["id"] = "another-n8n-id"
     document["meta"] = {"instanceId": "elsewhere"}
     document["nodes"][1]["id"] = "ffffffff-0000-4000-8000-000000000002"
     write(tmp_path, "greet.json", document)
-    _, report = _import(cli, str(path))
+    _, report = import_json(cli, str(path))
     assert report["unchanged"] == 1
 
 
 def test_the_type_option_and_the_name_make_the_identity(cli: CliRun, tmp_path: Path) -> None:
     path = write(tmp_path, "greet.json", workflow())
-    _import(cli, str(path), "--type", "prebuilt")
-    _, report = _import(cli, str(path), "--type", "user")
+    import_json(cli, str(path), "--type", "prebuilt")
+    _, report = import_json(cli, str(path), "--type", "user")
     assert report["created"] == 1
-    assert sorted(t["sourceType"] for t in _list(cli)) == ["prebuilt", "user"]
+    assert sorted(t["sourceType"] for t in list_json(cli)) == ["prebuilt", "user"]
 
 
 def test_two_different_workflows_with_one_name_both_fail_naming_each_other(
@@ -94,23 +82,23 @@ def test_two_different_workflows_with_one_name_both_fail_naming_each_other(
     first = write(folder, "one.json", workflow("Same", text="one"))
     second = write(folder, "two.json", workflow("Same", text="two"))
     write(folder, "other.json", workflow("Other"))
-    code, report = _import(cli, str(folder))
+    code, report = import_json(cli, str(folder))
     assert code == ExitCode.PARTIAL
     assert (report["created"], report["failed"]) == (1, 2)
     errors = {e["path"]: e["error"] for e in report["errors"]}
     assert str(second) in errors[str(first)]
     assert str(first) in errors[str(second)]
-    assert [t["name"] for t in _list(cli)] == ["Other"]
+    assert [t["name"] for t in list_json(cli)] == ["Other"]
 
 
 def test_identical_duplicates_import_once(cli: CliRun, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     write(folder, "one.json", workflow("Same"))
     write(folder, "copy.json", workflow("Same"))
-    code, report = _import(cli, str(folder))
+    code, report = import_json(cli, str(folder))
     assert code == ExitCode.OK
     assert (report["created"], report["failed"]) == (1, 0)
-    assert len(_list(cli)) == 1
+    assert len(list_json(cli)) == 1
 
 
 def test_nothing_valid_exits_65_and_names_each_file(cli: CliRun, tmp_path: Path) -> None:
@@ -118,7 +106,7 @@ def test_nothing_valid_exits_65_and_names_each_file(cli: CliRun, tmp_path: Path)
     (folder).mkdir()
     (folder / "truncated.json").write_text('{"nodes": [')
     (folder / "numbers.json").write_text("[1, 2, 3]")
-    code, report = _import(cli, str(folder))
+    code, report = import_json(cli, str(folder))
     assert code == ExitCode.DATA_ERR
     assert report["failed"] == 2
     reasons = {Path(e["path"]).name: e["error"] for e in report["errors"]}
@@ -134,54 +122,54 @@ def test_some_invalid_files_exit_5_and_the_rest_land(cli: CliRun, tmp_path: Path
     assert result.exit_code == ExitCode.PARTIAL
     assert "bad.json" in result.stderr
     assert "Traceback" not in result.stderr
-    assert [t["name"] for t in _list(cli)] == ["Good"]
+    assert [t["name"] for t in list_json(cli)] == ["Good"]
 
 
 def test_atomic_imports_nothing_when_one_file_is_invalid(cli: CliRun, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     write(folder, "good.json", workflow("Good"))
     (folder / "bad.json").write_text("{")
-    code, report = _import(cli, str(folder), "--atomic")
+    code, report = import_json(cli, str(folder), "--atomic")
     assert code == ExitCode.DATA_ERR
     assert report["created"] == 0
-    assert _list(cli) == []
+    assert list_json(cli) == []
 
 
 def test_dry_run_reports_the_same_counts_and_writes_nothing(cli: CliRun, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     write(folder, "a.json", workflow("A"))
-    _import(cli, str(folder))
+    import_json(cli, str(folder))
     write(folder, "a.json", workflow("A", text="changed"))
     write(folder, "b.json", workflow("B"))
-    _, planned = _import(cli, str(folder), "--dry-run")
+    _, planned = import_json(cli, str(folder), "--dry-run")
     assert (planned["created"], planned["updated"], planned["dryRun"]) == (1, 1, True)
-    assert [(t["name"], t["version"]) for t in _list(cli)] == [("A", 1)]
-    _, real = _import(cli, str(folder))
+    assert [(t["name"], t["version"]) for t in list_json(cli)] == [("A", 1)]
+    _, real = import_json(cli, str(folder))
     assert (real["created"], real["updated"]) == (planned["created"], planned["updated"])
 
 
 def test_on_conflict_skip_and_fail(cli: CliRun, tmp_path: Path) -> None:
     path = write(tmp_path, "a.json", workflow("A"))
-    _import(cli, str(path))
+    import_json(cli, str(path))
     write(tmp_path, "a.json", workflow("A", text="changed"))
-    _, skipped = _import(cli, str(path), "--on-conflict", "skip")
+    _, skipped = import_json(cli, str(path), "--on-conflict", "skip")
     assert (skipped["skipped"], skipped["updated"]) == (1, 0)
-    code, failed = _import(cli, str(path), "--on-conflict", "fail")
+    code, failed = import_json(cli, str(path), "--on-conflict", "fail")
     assert (code, failed["failed"]) == (ExitCode.DATA_ERR, 1)
     assert "different content" in failed["errors"][0]["error"]
-    assert _list(cli)[0]["version"] == 1
+    assert list_json(cli)[0]["version"] == 1
 
 
 def test_stdin_and_an_array_of_workflows(cli: CliRun) -> None:
     documents = [workflow("From stdin 1"), workflow("From stdin 2", text="x")]
-    code, report = _import(cli, "-", input=json.dumps(documents))
+    code, report = import_json(cli, "-", input=json.dumps(documents))
     assert (code, report["created"]) == (ExitCode.OK, 2)
 
 
 def test_a_missing_name_comes_from_the_file_name(cli: CliRun, tmp_path: Path) -> None:
     path = write(tmp_path, "nightly-report.json", workflow(None))
-    _import(cli, str(path))
-    assert _list(cli)[0]["name"] == "nightly-report"
+    import_json(cli, str(path))
+    assert list_json(cli)[0]["name"] == "nightly-report"
 
 
 def test_id_keyed_connections_need_repair(cli: CliRun, tmp_path: Path) -> None:
@@ -192,10 +180,10 @@ def test_id_keyed_connections_need_repair(cli: CliRun, tmp_path: Path) -> None:
         }
     }
     path = write(tmp_path, "keyed.json", document)
-    code, report = _import(cli, str(path))
+    code, report = import_json(cli, str(path))
     assert code == ExitCode.DATA_ERR
     assert "--repair" in report["errors"][0]["error"]
-    code, report = _import(cli, str(path), "--repair")
+    code, report = import_json(cli, str(path), "--repair")
     assert (code, report["created"]) == (ExitCode.OK, 1)
     assert report["repaired"] == [str(path)]
     assert report["warnings"] == []
@@ -213,7 +201,7 @@ def test_a_hard_coded_token_is_warned_about_without_its_value(cli: CliRun, tmp_p
         "a hard-coded secret" in result.stderr
     )
     assert token not in result.stderr + result.stdout
-    _, report = _import(cli, str(path))
+    _, report = import_json(cli, str(path))
     assert report["warnings"][0]["path"] == str(path)
     assert token not in json.dumps(report)
 
@@ -228,7 +216,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(cli: CliRun, tmp_path: Pat
 
 
 def test_a_missing_path_is_reported(cli: CliRun, tmp_path: Path) -> None:
-    code, report = _import(cli, str(tmp_path / "nope.json"))
+    code, report = import_json(cli, str(tmp_path / "nope.json"))
     assert code == ExitCode.DATA_ERR
     assert report["errors"][0]["error"] == "no such file or directory"
 

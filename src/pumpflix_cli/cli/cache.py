@@ -6,8 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pumpflix_cli.cli.common import JsonOption, app_context, confirm_destructive
-from pumpflix_cli.cli.templates import TypeFilter
+from pumpflix_cli.cli.common import (
+    JsonOption,
+    TypeFilter,
+    TypeOption,
+    app_context,
+    confirm_destructive,
+    types_of,
+)
 from pumpflix_cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -17,9 +23,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Warm, inspect, verify and flush the Redis cache.", no_args_is_help=True)
 
-TypeOption = Annotated[
-    TypeFilter, typer.Option("--type", help="Which templates: prebuilt, user or all.")
-]
 SHOWN = 20  # findings listed in the human rendering of verify
 
 
@@ -41,12 +44,11 @@ def _service(ctx: typer.Context, json: bool) -> tuple[AppContext, CacheService]:
 @app.command()
 def warm(ctx: typer.Context, type_: TypeOption = TypeFilter.all, json: JsonOption = False) -> None:
     """Load every template (and the lists) into Redis; safe while others read and write."""
-    from pumpflix_cli.services.templates import parse_types
 
     app_, service = _service(ctx, json)
     out = app_.output
     with out.progress("warming", None) as advance:
-        report = service.warm(parse_types(type_.value), progress=advance)
+        report = service.warm(types_of(type_), progress=advance)
     by_type = ", ".join(f"{t} {n}" for t, n in report.by_type.items())
     if json:
         out.json(report.to_json())
@@ -122,7 +124,6 @@ def flush(
 ) -> None:
     """Delete pumpflix's keys (all, or one type's); other keys in Redis are left alone."""
     from pumpflix_cli.redact import mask_url
-    from pumpflix_cli.services.templates import parse_types
 
     app_, service = _service(ctx, json)
     out = app_.output
@@ -130,7 +131,7 @@ def flush(
     what = "every cached template" if type_ is TypeFilter.all else f"the {type_.value} templates"
     where = f"{mask_url(settings.redis_url or '')} (prefix {settings.cache_prefix})"
     confirm_destructive(out, f"Delete {what} from {where}?", yes=yes)
-    deleted = service.flush(parse_types(type_.value))
+    deleted = service.flush(types_of(type_))
     out.emit(
         {"deleted": deleted, "type": type_.value},
         lambda: out.text(f"deleted {deleted} keys"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -9,6 +10,28 @@ import typer
 from pumpflix_cli.context import AppContext
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.output import Output
+
+
+class SourceType(StrEnum):
+    prebuilt = "prebuilt"
+    user = "user"
+
+
+class TypeFilter(StrEnum):
+    prebuilt = "prebuilt"
+    user = "user"
+    all = "all"
+
+
+TypeOption = Annotated[
+    TypeFilter, typer.Option("--type", help="Which templates: prebuilt, user or all.")
+]
+
+
+def types_of(value: TypeFilter) -> list[str]:
+    """The source types a ``--type`` value stands for."""
+    return ["prebuilt", "user"] if value is TypeFilter.all else [value.value]
+
 
 JsonOption = Annotated[
     bool,

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pumpflix_cli.cli.common import JsonOption, app_context, confirm_destructive
+from pumpflix_cli.cli.common import (
+    JsonOption,
+    TypeFilter,
+    TypeOption,
+    app_context,
+    confirm_destructive,
+    types_of,
+)
 from pumpflix_cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -17,12 +24,6 @@ if TYPE_CHECKING:
     from pumpflix_cli.services.sync import SyncReport
 
 app = typer.Typer(help="Check n8n, sync templates with it and diff them.", no_args_is_help=True)
-
-
-class TypeFilter(StrEnum):
-    prebuilt = "prebuilt"
-    user = "user"
-    all = "all"
 
 
 class Prefer(StrEnum):
@@ -38,13 +39,6 @@ RefsArgument = Annotated[
         show_default=False,
     ),
 ]
-TypeOption = Annotated[
-    TypeFilter, typer.Option("--type", help="Which templates: prebuilt, user or all.")
-]
-
-
-def _types(value: TypeFilter) -> list[str]:
-    return ["prebuilt", "user"] if value is TypeFilter.all else [value.value]
 
 
 @app.command("status")
@@ -133,7 +127,7 @@ def sync(
     options = SyncOptions(
         push=push or both,
         pull=pull or both,
-        types=_types(type_),
+        types=types_of(type_),
         refs=list(refs or []),
         dry_run=dry_run,
         prune=prune,
@@ -206,7 +200,7 @@ def diff(
     app_ = app_context(ctx, json_output=json)
     out = app_.output
     state = load_state(
-        app_.n8n(), app_.database, app_.library(), types=_types(type_), refs=list(refs or [])
+        app_.n8n(), app_.database, app_.library(), types=types_of(type_), refs=list(refs or [])
     )
     entries = diff_state(state)
     out.emit([entry.to_json() for entry in entries], lambda: _render_diff(out, entries))

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pumpflix_cli.cli.common import JsonOption, app_context, confirm_destructive
+from pumpflix_cli.cli.common import (
+    JsonOption,
+    SourceType,
+    TypeFilter,
+    TypeOption,
+    app_context,
+    confirm_destructive,
+    types_of,
+)
 from pumpflix_cli.cli.completion import complete_template_ref
 from pumpflix_cli.exit_codes import ExitCode
 
@@ -23,17 +31,6 @@ app = typer.Typer(
 )
 
 
-class SourceType(StrEnum):
-    prebuilt = "prebuilt"
-    user = "user"
-
-
-class TypeFilter(StrEnum):
-    prebuilt = "prebuilt"
-    user = "user"
-    all = "all"
-
-
 class OnConflict(StrEnum):
     update = "update"
     skip = "skip"
@@ -43,13 +40,6 @@ class OnConflict(StrEnum):
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Read from the database, bypassing Redis.")
 ]
-TypeOption = Annotated[
-    TypeFilter, typer.Option("--type", help="Which templates: prebuilt, user or all.")
-]
-
-
-def _types(value: TypeFilter) -> list[str]:
-    return ["prebuilt", "user"] if value is TypeFilter.all else [value.value]
 
 
 @app.command("import")
@@ -167,7 +157,7 @@ def list_(
     app_ = app_context(ctx, json_output=json)
     out = app_.output
     records = app_.library().list_templates(
-        _types(type_), search=search, limit=limit, use_cache=not no_cache
+        types_of(type_), search=search, limit=limit, use_cache=not no_cache
     )
     if out.json_mode:
         out.json_array(r.summary_json() for r in records)
@@ -282,7 +272,7 @@ def export(
     )
     ids = [r.id for r in app_.library().resolve_many(refs)] if refs else None
     with app_.database().session() as session, out.progress("exporting", None) as advance:
-        records = TemplateStore(session).stream(_types(type_), ids=ids)
+        records = TemplateStore(session).stream(types_of(type_), ids=ids)
         if out_path == "-":
             count = write_stream(records, options, out.stdout, advance)
             out.info(f"exported {count} templates")

@@ -51,13 +51,6 @@ def single(ref: str, candidates: Sequence[TemplateRecord]) -> TemplateRecord:
     return candidates[0]
 
 
-def parse_types(value: str) -> list[str]:
-    if value == "all":
-        return list(SOURCE_TYPES)
-    if value not in SOURCE_TYPES:
-        raise UsageError(f"unknown type '{value}'", hint="use prebuilt, user or all")
-    return [value]
-
 
 class TemplateLibrary:
     """Reads through the cache when there is one; every write invalidates what it touched.
