@@ -126,12 +126,14 @@ class Output:
     ) -> None:
         """A table; columns named in ``no_wrap`` keep their cells on one line."""
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title, header_style="bold", show_header=show_header)
         for column in columns:
             table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
         for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
+            # Cells are data, never markup: "boom [line 1]" must print as it is.
+            table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
         self.console.print(table)
 
     def fields(self, items: Mapping[str, Any], *, title: str | None = None) -> None:

@@ -38,6 +38,9 @@ MAX_BACKOFF = 4.0
 # Answers worth retrying: n8n restarting behind a proxy, or asking us to slow down.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+# n8n registers a webhook about a second after the activation; until then it answers 404.
+REGISTER_WITHIN = 15.0
+REGISTER_POLL = 0.2
 _SENTRY_META = re.compile(r'<meta\s+name="n8n:config:sentry"\s+content="([^"]+)"', re.IGNORECASE)
 
 T = TypeVar("T")
@@ -72,6 +75,20 @@ _BY_STATUS: dict[int, type[N8nRequestError]] = {
 
 
 @dataclass(frozen=True)
+class WebhookReply:
+    """n8n's answer to a webhook call; ``status`` None when none came within the wait
+    (the request was sent whole, so n8n has it: a running call is not cancelled by our
+    hanging up)."""
+
+    status: int | None
+    body: Any = None
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+
+@dataclass(frozen=True)
 class N8nStatus:
     reachable: bool
     version: str | None
@@ -95,6 +112,7 @@ class N8nClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        self._timeout = timeout
         register_secret(api_key)
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -310,6 +328,95 @@ class N8nClient:
         """Replace the workflow's tags (which does not change its ``updatedAt``)."""
         self.api("PUT", f"/workflows/{workflow_id}/tags", json=[{"id": t} for t in tag_ids])
 
+    def activate_workflow(self, workflow_id: str) -> dict[str, Any]:
+        """Publish a workflow: its triggers (webhooks, schedules, app triggers) go live.
+        n8n answers 400 when a node's configuration is incomplete or it has no trigger."""
+        return dict(self.api("POST", f"/workflows/{workflow_id}/activate", idempotent=True))
+
+    def deactivate_workflow(self, workflow_id: str) -> dict[str, Any]:
+        """Unpublish a workflow; executions already running go on to their end."""
+        return dict(self.api("POST", f"/workflows/{workflow_id}/deactivate", idempotent=True))
+
+    # --- webhooks and executions ---------------------------------------------------------
+
+    def call_webhook(
+        self,
+        path: str,
+        *,
+        method: str = "POST",
+        payload: Any = None,
+        wait: float,
+        register_within: float = REGISTER_WITHIN,
+    ) -> WebhookReply:
+        """Call ``/webhook/<path>`` and wait up to ``wait`` seconds for the answer.
+
+        The API key is left out: the call is not an API call, and n8n would keep our
+        headers in the execution's data. For a moment after an activation n8n answers 404
+        "not registered"; that is retried for ``register_within`` seconds. A body method
+        sends ``payload`` as JSON; GET, HEAD and DELETE send an object's fields as the
+        query. Never retried once n8n may have received the call (a retry could run the
+        workflow twice); a connection that never opened is.
+        """
+        url = f"/webhook/{path.lstrip('/')}"
+        kwargs: dict[str, Any] = {}
+        if method.upper() in _QUERY_METHODS:
+            if isinstance(payload, dict):
+                kwargs["params"] = {k: _query_value(v) for k, v in payload.items()}
+        else:
+            kwargs["json"] = {} if payload is None else payload
+        timeout = httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0), read=wait)
+        registered_by = time.monotonic() + register_within
+        attempt = 0
+        while True:
+            attempt += 1
+            request = self._http.build_request(method.upper(), url, timeout=timeout, **kwargs)
+            request.headers.pop("X-N8N-API-KEY", None)
+            try:
+                self._count(request.method)
+                response = self._http.send(request)
+            except httpx.ReadTimeout:
+                return WebhookReply(None)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt >= self.attempts:
+                    raise self._transport_error(request.method, url, exc) from exc
+                self._sleep(attempt)
+                continue
+            except httpx.TransportError as exc:
+                raise self._transport_error(request.method, url, exc) from exc
+            if (
+                response.status_code == 404
+                and "not registered" in response.text
+                and time.monotonic() < registered_by
+            ):
+                time.sleep(REGISTER_POLL)
+                continue
+            return WebhookReply(response.status_code, _decoded(response))
+
+    def executions(
+        self,
+        workflow_id: str,
+        *,
+        status: str | None = None,
+        include_data: bool = False,
+        limit: int = 20,
+    ) -> list[dict[str, Any]]:
+        """The newest executions of a workflow, newest first. n8n leaves running ones out
+        unless ``status="running"`` is asked for."""
+        params: dict[str, Any] = {
+            "workflowId": workflow_id,
+            "includeData": "true" if include_data else "false",
+            "limit": min(max(1, limit), PAGE_SIZE),
+        }
+        if status is not None:
+            params["status"] = status
+        page = self.api("GET", "/executions", params=params)
+        return list((page or {}).get("data") or [])
+
+    def execution(self, execution_id: str, *, include_data: bool = True) -> dict[str, Any]:
+        """One execution, whatever its state (running and waiting ones included)."""
+        params = {"includeData": "true" if include_data else "false"}
+        return dict(self.api("GET", f"/executions/{execution_id}", params=params))
+
     # --- health ------------------------------------------------------------------------
 
     def version(self) -> str | None:
@@ -346,6 +453,25 @@ class N8nClient:
         return N8nStatus(
             reachable=True, version=version, api_key_valid=key_valid, latency_ms=latency
         )
+
+
+_QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _decoded(response: httpx.Response) -> Any:
+    """A webhook's answer: JSON when it is JSON, else its text."""
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return response.text
 
 
 def _retry_after(response: httpx.Response) -> float | None:

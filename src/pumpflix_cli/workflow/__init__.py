@@ -15,6 +15,14 @@ from pumpflix_cli.workflow.extract import (
     extract_credentials,
     extract_input_variables,
 )
+from pumpflix_cli.workflow.materialize import (
+    EntryPoint,
+    MissingVariablesError,
+    entry_point_of,
+    materialize,
+    with_entry_point,
+    without_entry_point,
+)
 from pumpflix_cli.workflow.n8n_body import (
     MAX_N8N_NAME_LENGTH,
     n8n_request_body,
@@ -45,6 +53,8 @@ __all__ = [
     "REFERENCE_PATTERN",
     "SOURCE_TYPES",
     "BundleMeta",
+    "EntryPoint",
+    "MissingVariablesError",
     "NodeChange",
     "PreparedWorkflow",
     "SecretFinding",
@@ -53,9 +63,11 @@ __all__ = [
     "canonical_workflow",
     "content_hash",
     "diff_workflows",
+    "entry_point_of",
     "expression_references",
     "extract_credentials",
     "extract_input_variables",
+    "materialize",
     "n8n_request_body",
     "normalize_settings",
     "parse_bundle_meta",
@@ -67,4 +79,6 @@ __all__ = [
     "split_documents",
     "validate",
     "validate_template_name",
+    "with_entry_point",
+    "without_entry_point",
 ]

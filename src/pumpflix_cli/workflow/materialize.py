@@ -124,8 +124,20 @@ class EntryPoint:
     method: str = "POST"
 
 
-def with_entry_point(workflow: dict[str, Any], path: str) -> tuple[dict[str, Any], EntryPoint]:
-    """A copy of ``workflow`` that can be started at ``/webhook/<path>`` when possible."""
+Respond = Literal["lastNode", "onReceived"]
+# What a swapped-in Webhook answering at once replies: the id of the execution it started.
+EXECUTION_ID_REPLY = "={{ $execution.id }}"
+
+
+def with_entry_point(
+    workflow: dict[str, Any], path: str, *, respond: Respond = "lastNode"
+) -> tuple[dict[str, Any], EntryPoint]:
+    """A copy of ``workflow`` that can be started at ``/webhook/<path>`` when possible.
+
+    A Webhook swapped in for a Manual or Schedule Trigger answers with the last node's
+    items (``respond="lastNode"``) or at once with the id of the execution it started
+    (``"onReceived"``, for a caller that does not wait). The template's own Webhook keeps
+    its way of answering."""
     result = copy.deepcopy(workflow)
     nodes = [node for node in iter_nodes(result) if not node.get("disabled")]
     for node in nodes:
@@ -139,7 +151,7 @@ def with_entry_point(workflow: dict[str, Any], path: str) -> tuple[dict[str, Any
         if node.get("type") in SWAPPABLE_TRIGGERS:
             name = str(node.get("name"))
             node.clear()
-            node.update(_webhook_node(name, path, _position(workflow, name)))
+            node.update(_webhook_node(name, path, _position(workflow, name), respond))
             return result, EntryPoint("swapped", name, path, "POST")
     if any(str(node.get("type", "")).lower().endswith("trigger") for node in nodes):
         return result, EntryPoint("app")
@@ -153,7 +165,12 @@ def _position(workflow: dict[str, Any], name: str) -> list[Any]:
     return [0, 0]
 
 
-def _webhook_node(name: str, path: str, position: list[Any]) -> dict[str, Any]:
+def _webhook_node(name: str, path: str, position: list[Any], respond: Respond) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"httpMethod": "POST", "path": path, "responseMode": respond}
+    if respond == "lastNode":
+        parameters |= {"responseData": "allEntries", "options": {}}
+    else:
+        parameters["options"] = {"responseData": EXECUTION_ID_REPLY}
     return {
         "id": str(uuid.uuid4()),
         "name": name,
@@ -161,11 +178,51 @@ def _webhook_node(name: str, path: str, position: list[Any]) -> dict[str, Any]:
         "typeVersion": 2,
         "position": position,
         "webhookId": str(uuid.uuid4()),
-        "parameters": {
-            "httpMethod": "POST",
-            "path": path,
-            "responseMode": "lastNode",
-            "responseData": "allEntries",
-            "options": {},
-        },
+        "parameters": parameters,
     }
+
+
+def entry_point_of(workflow: dict[str, Any]) -> EntryPoint:
+    """The kind of entry point and its node that :func:`with_entry_point` chooses for
+    ``workflow`` (without a path): the choice depends only on the nodes."""
+    return with_entry_point(workflow, "")[1]
+
+
+def without_entry_point(
+    deployed: dict[str, Any], original: dict[str, Any], entry: EntryPoint
+) -> dict[str, Any]:
+    """Undo :func:`with_entry_point` on a copy of ``deployed`` (an instance's workflow as
+    n8n now holds it, perhaps edited there), given the ``original`` it was made from.
+
+    The Webhook that stood in for a Manual or Schedule Trigger becomes that trigger again;
+    the template's own Webhook gets its path and webhook id back. Every other edit stays.
+    """
+    result = copy.deepcopy(deployed)
+    if entry.kind == "app" or entry.node is None:
+        return result
+    before = next((n for n in iter_nodes(original) if n.get("name") == entry.node), None)
+    nodes = result.get("nodes")
+    if before is None or not isinstance(nodes, list):
+        return result
+    for index, node in enumerate(nodes):
+        if not (isinstance(node, dict) and node.get("name") == entry.node):
+            continue
+        if node.get("type") != WEBHOOK_TYPE:
+            break  # changed into something else in n8n: that edit is kept
+        if entry.kind == "swapped":
+            restored = copy.deepcopy(before)
+            if "position" in node:
+                restored["position"] = node["position"]
+            nodes[index] = restored
+            break
+        parameters = node.setdefault("parameters", {})
+        for key, source, target in (
+            ("path", before.get("parameters") or {}, parameters),
+            ("webhookId", before, node),
+        ):
+            if key in source:
+                target[key] = source[key]
+            else:
+                target.pop(key, None)
+        break
+    return result

@@ -1,0 +1,271 @@
+"""The ``instances`` and ``instance_events`` tables, and the link of an instance to its n8n
+workflow: what ``instances run`` records and ``list``, ``show``, ``logs`` read back."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, cast, insert, select, update
+from sqlalchemy.orm import Session
+
+from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink, Template, utcnow
+
+MIN_PREFIX = 6
+_HEX_PREFIX = re.compile(r"^[0-9a-fA-F-]{6,36}$")
+
+# Every column but the final JSON: what lists need.
+_COLUMNS = (
+    Instance.id,
+    Instance.status,
+    Instance.template_id,
+    Template.name.label("template_name"),
+    Instance.template_version,
+    Instance.inputs,
+    Instance.credentials,
+    Instance.n8n_workflow_id,
+    Instance.n8n_execution_id,
+    Instance.error,
+    Instance.output,
+    Instance.created_at,
+    Instance.updated_at,
+    Instance.started_at,
+    Instance.finished_at,
+)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass
+class InstanceRecord:
+    id: str
+    status: str
+    template_id: str | None
+    template_name: str | None
+    template_version: int | None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    credentials: dict[str, Any] = field(default_factory=dict)
+    n8n_workflow_id: str | None = None
+    n8n_execution_id: str | None = None
+    error: str | None = None
+    output: Any = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    final_workflow: dict[str, Any] | None = None
+
+    @property
+    def short_id(self) -> str:
+        return self.id.replace("-", "")[:8]
+
+
+@dataclass
+class EventRecord:
+    """One log line of an instance: a node run in n8n, or a step of pumpflix's own."""
+
+    source: str  # "pumpflix" | "n8n"
+    message: str
+    time: datetime = field(default_factory=utcnow)
+    level: str = "info"
+    node: str | None = None
+    data: dict[str, Any] | None = None
+
+    @property
+    def execution_id(self) -> str | None:
+        value = (self.data or {}).get("executionId")
+        return None if value is None else str(value)
+
+
+def _record(row: Any, *, final_workflow: dict[str, Any] | None = None) -> InstanceRecord:
+    return InstanceRecord(
+        id=str(row.id),
+        status=row.status,
+        template_id=None if row.template_id is None else str(row.template_id),
+        template_name=row.template_name,
+        template_version=row.template_version,
+        inputs=dict(row.inputs or {}),
+        credentials=dict(row.credentials or {}),
+        n8n_workflow_id=row.n8n_workflow_id,
+        n8n_execution_id=row.n8n_execution_id,
+        error=row.error,
+        output=row.output,
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
+        started_at=aware(row.started_at),
+        finished_at=aware(row.finished_at),
+        final_workflow=final_workflow,
+    )
+
+
+def _select(*extra: Any) -> Any:
+    return select(*_COLUMNS, *extra).outerjoin(Template, Template.id == Instance.template_id)
+
+
+class InstanceStore:
+    """Queries over instances and their events within a caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    # --- writing ---------------------------------------------------------------------
+
+    def create(
+        self,
+        instance_id: str,
+        *,
+        template_id: str,
+        template_version: int,
+        inputs: Mapping[str, Any],
+        credentials: Mapping[str, str],
+        final_workflow: dict[str, Any],
+        status: str = "deploying",
+    ) -> None:
+        now = utcnow()
+        self.session.execute(
+            insert(Instance).values(
+                id=uuid.UUID(instance_id),
+                template_id=uuid.UUID(template_id),
+                template_version=template_version,
+                inputs=dict(inputs),
+                credentials=dict(credentials),
+                final_workflow=final_workflow,
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def update(self, instance_id: str, **values: Any) -> None:
+        """Set columns of one instance (``status``, ``error``, ``output``, n8n ids, times)."""
+        self.session.execute(
+            update(Instance)
+            .where(Instance.id == uuid.UUID(instance_id))
+            .values(**values, updated_at=utcnow())
+        )
+
+    def add_events(self, instance_id: str, events: Sequence[EventRecord]) -> None:
+        if not events:
+            return
+        key = uuid.UUID(instance_id)
+        self.session.execute(
+            insert(InstanceEvent),
+            [
+                {
+                    "instance_id": key,
+                    "time": event.time,
+                    "level": event.level,
+                    "source": event.source,
+                    "node_name": event.node,
+                    "message": event.message,
+                    "data": event.data,
+                }
+                for event in events
+            ],
+        )
+
+    def link(
+        self,
+        n8n_url: str,
+        instance_id: str,
+        workflow_id: str,
+        *,
+        content_hash: str | None,
+        n8n_updated_at: str | None,
+    ) -> None:
+        """Record that this instance is n8n workflow ``workflow_id`` on that n8n, so a
+        template sync never takes it for one of its own."""
+        self.session.execute(
+            insert(N8nLink).values(
+                n8n_url=n8n_url,
+                n8n_workflow_id=workflow_id,
+                kind="instance",
+                instance_id=uuid.UUID(instance_id),
+                content_hash=content_hash,
+                n8n_updated_at=n8n_updated_at,
+                synced_at=utcnow(),
+            )
+        )
+
+    # --- reading ---------------------------------------------------------------------
+
+    def get(self, instance_id: str, *, final_workflow: bool = False) -> InstanceRecord | None:
+        extra = (Instance.final_workflow,) if final_workflow else ()
+        row = self.session.execute(
+            _select(*extra).where(Instance.id == uuid.UUID(instance_id))
+        ).first()
+        if row is None:
+            return None
+        return _record(row, final_workflow=row.final_workflow if final_workflow else None)
+
+    def resolve(self, ref: str) -> list[InstanceRecord]:
+        """Instances a reference may mean: an id, or a unique id prefix (6+ characters)."""
+        ref = ref.strip()
+        try:
+            exact = uuid.UUID(ref)
+        except ValueError:
+            exact = None
+        if exact is not None:
+            found = self.get(str(exact))
+            return [found] if found is not None else []
+        if not _HEX_PREFIX.match(ref) or len(ref.replace("-", "")) < MIN_PREFIX:
+            return []
+        # SQLite stores a UUID as 32 hex digits without dashes
+        prefix = ref.replace("-", "").lower() if self.dialect == "sqlite" else ref.lower()
+        rows = self.session.execute(
+            _select().where(cast(Instance.id, String).like(prefix + "%")).limit(20)
+        )
+        return [_record(row) for row in rows]
+
+    def newest(
+        self,
+        *,
+        status: str | None = None,
+        template_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[InstanceRecord]:
+        """Newest first."""
+        query = _select()
+        if status is not None:
+            query = query.where(Instance.status == status)
+        if template_id is not None:
+            query = query.where(Instance.template_id == uuid.UUID(template_id))
+        query = query.order_by(Instance.created_at.desc(), Instance.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_record(row) for row in self.session.execute(query)]
+
+    def events(self, instance_id: str, *, node: str | None = None) -> list[EventRecord]:
+        """The instance's events in time order (ties in the order they were written)."""
+        query = select(
+            InstanceEvent.time,
+            InstanceEvent.level,
+            InstanceEvent.source,
+            InstanceEvent.node_name,
+            InstanceEvent.message,
+            InstanceEvent.data,
+        ).where(InstanceEvent.instance_id == uuid.UUID(instance_id))
+        if node is not None:
+            query = query.where(InstanceEvent.node_name == node)
+        query = query.order_by(InstanceEvent.time, InstanceEvent.id)
+        return [
+            EventRecord(
+                source=row.source,
+                message=row.message,
+                time=aware(row.time) or utcnow(),
+                level=row.level,
+                node=row.node_name,
+                data=row.data,
+            )
+            for row in self.session.execute(query)
+        ]

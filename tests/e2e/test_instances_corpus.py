@@ -1,0 +1,130 @@
+"""Real corpus workflows run end to end as instances on a real n8n (skipped without
+``$PUMPFLIX_CORPUS``).
+
+The workflows are picked by scanning the corpus for those n8n can run here with nothing
+but its core nodes: no credentials, no network, no Python, a Manual Trigger or a Webhook
+to start them. They run on the embedded SQLite default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliRun
+from tests.factories import write
+from tests.helpers import import_json
+
+from .conftest import N8n
+from .test_instances_run import api_client, delete_named
+
+pytestmark = pytest.mark.corpus
+
+SAMPLES = 20  # every one the scan finds, up to this many (12 in the corpus today)
+CORE_NODES = frozenset(
+    f"n8n-nodes-base.{name}"
+    for name in (
+        "manualTrigger", "webhook", "respondToWebhook", "stickyNote", "noOp",
+        "set", "code", "function", "functionItem", "if", "switch", "filter", "merge",
+        "xml", "html", "markdown", "dateTime", "sort", "limit", "aggregate", "splitOut",
+        "splitInBatches", "itemLists", "renameKeys", "removeDuplicates", "summarize",
+    )
+)  # fmt: skip
+STARTERS = frozenset({"n8n-nodes-base.manualTrigger", "n8n-nodes-base.webhook"})
+
+
+def corpus_root() -> Path:
+    location = os.environ.get("PUMPFLIX_CORPUS")
+    if not location:
+        pytest.skip("PUMPFLIX_CORPUS is not set")
+    root = Path(location)
+    return root / "clean" if (root / "clean").is_dir() else root
+
+
+def runnable(document: Any) -> bool:
+    """Whether n8n can run this workflow here as it stands."""
+    if not isinstance(document, dict) or not isinstance(document.get("nodes"), list):
+        return False
+    nodes = [n for n in document["nodes"] if isinstance(n, dict)]
+    types = {n.get("type") for n in nodes}
+    if not types <= CORE_NODES or not types & STARTERS:
+        return False
+    if any(n.get("credentials") for n in nodes):
+        return False
+    for found in nodes:
+        parameters = found.get("parameters") or {}
+        text = json.dumps(parameters)
+        if "require(" in text or parameters.get("language") not in (None, "javaScript"):
+            return False  # the JS sandbox refuses modules; no Python runner here
+        responds = any(n.get("type") == "n8n-nodes-base.respondToWebhook" for n in nodes)
+        if (
+            found.get("type") == "n8n-nodes-base.webhook"
+            and responds
+            and parameters.get("responseMode") != "responseNode"
+        ):
+            return False  # n8n refuses such a run: "Unused Respond to Webhook node"
+    return True
+
+
+def samples(root: Path, count: int) -> list[tuple[Path, dict[str, Any]]]:
+    found: list[tuple[Path, dict[str, Any]]] = []
+    for path in sorted(root.rglob("*.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if runnable(document):
+            found.append((path, document))
+        if len(found) == count:
+            break
+    return found
+
+
+@pytest.fixture
+def prefix(n8n: N8n) -> Iterator[str]:
+    mark = f"pfc{uuid.uuid4().hex[:8]} "
+    yield mark
+    with api_client(n8n) as api:
+        delete_named(api, mark)
+
+
+def test_real_corpus_workflows_run_end_to_end(
+    cli: CliRun, n8n: N8n, prefix: str, tmp_path: Path
+) -> None:
+    picked = samples(corpus_root(), SAMPLES)
+    assert len(picked) >= 3, "the corpus should hold a few workflows of core nodes only"
+    for index, (_path, document) in enumerate(picked):
+        document["name"] = f"{prefix}{index} {str(document.get('name') or 'unnamed')[:60]}"
+        write(tmp_path / "seed", f"{index:02}.json", document)
+    code, imported = import_json(cli, str(tmp_path / "seed"), "--type", "prebuilt")
+    assert code == 0, imported
+    template_of = {Path(t["path"]).name: t["id"] for t in imported["templates"]}
+    env = {"N8N_URL": n8n.url, "N8N_API_KEY": n8n.api_key}
+
+    failures = []
+    for index, (path, _document) in enumerate(picked):
+        template_id = template_of[f"{index:02}.json"]
+        variables = [f"--var={name}=x" for name in input_variables(cli, template_id)]
+        result = cli(
+            "instances", "run", template_id, *variables, "--timeout", "120", "--json", env=env
+        )
+        report = json.loads(result.stdout) if result.stdout else {}
+        if result.exit_code != 0 or report.get("status") != "success":
+            failures.append(f"{path.name}: exit {result.exit_code}, {report or result.stderr}")
+            continue
+        logs = cli("instances", "logs", report["id"], "--json", env=env).stdout.splitlines()
+        if not any(json.loads(line)["source"] == "n8n" for line in logs):
+            failures.append(f"{path.name}: no node runs recorded")
+    assert not failures, "\n".join(failures)
+
+
+def input_variables(cli: CliRun, template_id: str) -> list[str]:
+    shown = cli("templates", "show", template_id, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    return list(json.loads(shown.stdout)["inputVariables"])
