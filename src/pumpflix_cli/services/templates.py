@@ -51,7 +51,6 @@ def single(ref: str, candidates: Sequence[TemplateRecord]) -> TemplateRecord:
     return candidates[0]
 
 
-
 class TemplateLibrary:
     """Reads through the cache when there is one; every write invalidates what it touched.
 
