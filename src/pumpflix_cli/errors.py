@@ -51,6 +51,11 @@ class ServiceUnavailableError(PumpflixError):
         self.service = service
 
 
+class ServiceUnreachableError(ServiceUnavailableError):
+    """The connection itself failed (refused, dropped): the service is gone, not just
+    unhappy with one request."""
+
+
 class ServiceTimeoutError(ServiceUnavailableError):
     exit_code = ExitCode.TEMP_FAIL
 

@@ -25,6 +25,7 @@ from pumpflix_cli.errors import (
     PumpflixError,
     ServiceTimeoutError,
     ServiceUnavailableError,
+    ServiceUnreachableError,
 )
 from pumpflix_cli.redact import register_secret, scrub
 
@@ -191,7 +192,7 @@ class N8nClient:
                 hint="n8n is slow or stuck; PUMPFLIX_N8N_TIMEOUT sets the limit (seconds)",
             )
         reason = scrub(str(exc)) or type(exc).__name__
-        return ServiceUnavailableError(
+        return ServiceUnreachableError(
             SERVICE,
             f"cannot reach n8n at {self.base_url} ({reason})",
             hint="is n8n running and N8N_URL right? pumpflix n8n status checks it",

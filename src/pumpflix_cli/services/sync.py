@@ -8,17 +8,26 @@ skipped unless ``prefer`` names the side that wins. Nothing that is equal is wri
 second run writes nothing at all.
 
 `plan_sync` decides everything without writing; `run_sync` carries a plan out: the n8n
-writes a few at a time, then the templates and links in one transaction.
+writes a few at a time, then the templates and links in one transaction. When n8n stops
+answering midway, the writes not yet begun are skipped, what was written is linked, and
+the outage is raised (exit 69 or 75): the next run picks up where this one stopped.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pumpflix_cli.errors import PumpflixError, UsageError
+from pumpflix_cli.errors import (
+    PumpflixError,
+    ServiceTimeoutError,
+    ServiceUnavailableError,
+    ServiceUnreachableError,
+    UsageError,
+)
 from pumpflix_cli.services.n8n_state import MANAGED_TAG, Pair, SyncState, is_managed
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
@@ -203,6 +212,9 @@ def _plan_pair(pair: Pair, options: SyncOptions, notes: list[str]) -> Action | N
     except WorkflowError as exc:
         return Action("fail", name, template, workflow, reason=str(exc))
     if same:
+        unfinished = link is not None and link.n8n_updated_at is None  # see `_link_for`
+        if options.push and unfinished and not is_managed(workflow):
+            return Action("update", name, template, workflow, add_tag=True)  # the tag only
         return Action("link", name, template, workflow)
     winner = _winner(link is None, template_changed, n8n_changed, options)
     if winner == "pumpflix":
@@ -315,8 +327,9 @@ def run_sync(
             report.count(action)
         return report
     links: list[TemplateLink] = []
-    pushed = _push(plan.pushes, client, progress) if plan.pushes else {}
-    deleted = _delete(plan.deletions, client, progress)
+    outage = _Outage()
+    pushed = _push(plan.pushes, client, progress, outage) if plan.pushes else {}
+    deleted = _delete(plan.deletions, client, progress, outage)
     for action in plan.actions:
         if action.kind in ("pull-update", "pull-create"):
             continue  # counted once written
@@ -333,7 +346,39 @@ def run_sync(
             links.append(link)
     pulls = [a for a in plan.actions if a.kind in ("pull-update", "pull-create")]
     _write(pulls, links, plan, database, library, report)
+    outage.raise_if_any(report.created + report.updated + report.deleted)
     return report
+
+
+class _Outage:
+    """The first sign that n8n stopped answering (refused, dropped or timed out, after the
+    client's retries), shared by the writers: once it is seen, no further write starts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.error: ServiceUnavailableError | None = None
+
+    def check(self) -> None:
+        """Refuse to start another write once n8n is seen to be gone."""
+        if self.error is not None:
+            raise PumpflixError("skipped: n8n stopped answering")
+
+    def note(self, exc: PumpflixError) -> None:
+        # Only a failed connection or a timeout: a 5xx for one workflow stays that
+        # workflow's failure.
+        if isinstance(exc, ServiceUnreachableError | ServiceTimeoutError):
+            with self._lock:
+                self.error = self.error or exc
+
+    def raise_if_any(self, done: int) -> None:
+        if self.error is None:
+            return
+        progress = (
+            f"{done} change(s) reached n8n and are recorded; once n8n answers, the same "
+            "sync carries on from there"
+        )
+        self.error.hint = f"{self.error.hint}; {progress}" if self.error.hint else progress
+        raise self.error
 
 
 def _failed(action: Action, error: PumpflixError | str) -> Action:
@@ -342,23 +387,33 @@ def _failed(action: Action, error: PumpflixError | str) -> Action:
 
 
 def _push(
-    actions: Sequence[Action], client: N8nClient, progress: Callable[[int], None]
+    actions: Sequence[Action],
+    client: N8nClient,
+    progress: Callable[[int], None],
+    outage: _Outage,
 ) -> dict[int, _Pushed]:
     tag_id = client.ensure_tag(MANAGED_TAG)
 
     def write(action: Action) -> _Pushed:
+        outage.check()
         outcome = _Pushed(action, action.workflow_id)
-        if action.kind == "create" and action.body is not None:
-            created = client.create_workflow(action.body)
-            outcome.workflow_id, outcome.updated_at = str(created["id"]), created.get("updatedAt")
-        elif action.kind == "update" and action.body is not None and outcome.workflow_id:
-            updated = client.update_workflow(outcome.workflow_id, action.body)
-            outcome.updated_at = updated.get("updatedAt")
+        try:
+            if action.kind == "create" and action.body is not None:
+                created = client.create_workflow(action.body)
+                outcome.workflow_id = str(created["id"])
+                outcome.updated_at = created.get("updatedAt")
+            elif action.kind == "update" and action.body is not None and outcome.workflow_id:
+                updated = client.update_workflow(outcome.workflow_id, action.body)
+                outcome.updated_at = updated.get("updatedAt")
+        except PumpflixError as exc:
+            outage.note(exc)
+            raise
         if action.add_tag and outcome.workflow_id:
             try:
                 existing = [str(t["id"]) for t in (action.workflow or {}).get("tags") or []]
                 client.set_workflow_tags(outcome.workflow_id, [*existing, tag_id])
-            except PumpflixError as exc:  # written but untagged: keep the link all the same
+            except PumpflixError as exc:  # written but untagged: the next push tags it
+                outage.note(exc)
                 outcome.error = exc
         return outcome
 
@@ -370,12 +425,21 @@ def _push(
 
 
 def _delete(
-    actions: Sequence[Action], client: N8nClient, progress: Callable[[int], None]
+    actions: Sequence[Action],
+    client: N8nClient,
+    progress: Callable[[int], None],
+    outage: _Outage,
 ) -> dict[int, PumpflixError | None]:
+    def delete(action: Action) -> None:
+        outage.check()
+        try:
+            client.delete_workflow(str(action.workflow_id))
+        except PumpflixError as exc:
+            outage.note(exc)
+            raise
+
     results: dict[int, PumpflixError | None] = {}
-    for action, _none, error in client.map(
-        lambda a: client.delete_workflow(str(a.workflow_id)), actions
-    ):
+    for action, _none, error in client.map(delete, actions):
         results[id(action)] = error
         progress(1)
     return results
@@ -392,7 +456,11 @@ def _link_for(action: Action, outcome: _Pushed | None) -> TemplateLink | None:
     if workflow_id is None:
         return None  # the create failed
     updated_at: str | None
-    if outcome is not None and outcome.updated_at is not None:
+    if outcome is not None and outcome.error is not None:
+        # Written, but tagging it failed: no n8n time marks the link as unfinished, so the
+        # next push (seeing the same content, untagged) tags it.
+        updated_at = None
+    elif outcome is not None and outcome.updated_at is not None:
         updated_at = outcome.updated_at
     else:
         updated_at = (action.workflow or {}).get("updatedAt")
