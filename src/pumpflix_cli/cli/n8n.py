@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pumpflix_cli.output import Output
     from pumpflix_cli.services.n8n_diff import DiffEntry
     from pumpflix_cli.services.n8n_status import N8nStatusReport
-    from pumpflix_cli.services.sync import SyncReport
+    from pumpflix_cli.services.sync_plan import SyncReport
 
 app = typer.Typer(help="Check n8n, sync templates with it and diff them.", no_args_is_help=True)
 
@@ -120,7 +120,8 @@ def sync(
     failed (the rest were done).
     """
     from pumpflix_cli.services.n8n_state import load_state
-    from pumpflix_cli.services.sync import SyncOptions, plan_sync, run_sync
+    from pumpflix_cli.services.sync import run_sync
+    from pumpflix_cli.services.sync_plan import SyncOptions, plan_sync
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
