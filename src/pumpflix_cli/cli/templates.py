@@ -235,6 +235,12 @@ def _render_show(out: Output, record: TemplateRecord) -> None:
 @app.command()
 def export(
     ctx: typer.Context,
+    out_path: Annotated[
+        str,
+        typer.Option(
+            "--out", help="A folder (one file per template) or - for stdout.", metavar="DIR|-"
+        ),
+    ],
     refs: Annotated[
         list[str] | None,
         typer.Argument(
@@ -244,12 +250,6 @@ def export(
         ),
     ] = None,
     type_: TypeOption = TypeFilter.all,
-    out_path: Annotated[
-        str,
-        typer.Option(
-            "--out", help="A folder (one file per template) or - for stdout.", metavar="DIR|-"
-        ),
-    ] = ...,  # type: ignore[assignment]
     bundle: Annotated[
         bool, typer.Option("--bundle", help="Add a pumpflix header for a lossless re-import.")
     ] = False,
