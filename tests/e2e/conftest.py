@@ -12,11 +12,16 @@ import fcntl
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+
+from tests.conftest import Backend
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parents[1]
@@ -110,3 +115,46 @@ def n8n(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N8n]:
                     _harness("down", "--state-dir", str(state_dir), timeout=120)
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+# --- fixtures the e2e modules share --------------------------------------------------
+
+
+@pytest.fixture
+def api(n8n: N8n) -> Iterator[httpx.Client]:
+    """The test's own client of n8n's public API."""
+    from .n8n_api import api_client
+
+    with api_client(n8n) as client:
+        yield client
+
+
+@pytest.fixture
+def prefix(api: httpx.Client) -> Iterator[str]:
+    """A name prefix of this test's own; its n8n workflows are deleted afterwards."""
+    from .n8n_api import delete_named
+
+    mark = f"pf{uuid.uuid4().hex[:8]} "
+    yield mark
+    delete_named(api, mark)
+
+
+@pytest.fixture
+def env(n8n: N8n, backend: Backend) -> dict[str, str]:
+    """Settings pointing pumpflix at the test's database and the session's n8n."""
+    return {**backend.env, "N8N_URL": n8n.url, "N8N_API_KEY": n8n.api_key}
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(method, path) of every request pumpflix sends (not the test's own)."""
+    requests: list[tuple[str, str]] = []
+    original = httpx.Client.send
+
+    def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        if request.headers.get("user-agent") == "pumpflix":
+            requests.append((request.method, request.url.path))
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    return requests

@@ -30,6 +30,7 @@ from tests.factories import workflow, write
 from tests.helpers import PUMPFLIX, subprocess_env
 
 from .conftest import REPO_ROOT, SCRIPT, UP_TIMEOUT, N8n, _parse_env
+from .n8n_api import all_workflows, api_client
 from .test_instances_run import chain, code, manual
 
 TEMPLATES = 150  # enough that a push is still under way when n8n is killed
@@ -108,12 +109,8 @@ def n8n_up(private_n8n: PrivateN8n) -> Iterator[PrivateN8n]:
 
 @pytest.fixture
 def api(private_n8n: PrivateN8n) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{private_n8n.url}/api/v1",
-        headers={"X-N8N-API-KEY": private_n8n.api_key},
-        timeout=10.0,
-        trust_env=False,
-    ) as client:
+    """The API client of the private n8n (this module's, not the session's)."""
+    with api_client(private_n8n, timeout=10.0) as client:
         yield client
 
 
@@ -200,20 +197,8 @@ def wait_until(what: str, check: Callable[[], bool], proc: subprocess.Popen[str]
         time.sleep(0.05)
 
 
-def n8n_workflows(api: httpx.Client) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 250}
-    while True:
-        page = api.get("/workflows", params=params)
-        assert page.status_code == 200, page.text
-        found.extend(page.json()["data"])
-        if not page.json().get("nextCursor"):
-            return found
-        params["cursor"] = page.json()["nextCursor"]
-
-
 def named(api: httpx.Client, mark: str) -> list[dict[str, Any]]:
-    return [w for w in n8n_workflows(api) if str(w["name"]).startswith(mark)]
+    return [w for w in all_workflows(api) if str(w["name"]).startswith(mark)]
 
 
 def count_named(api: httpx.Client, mark: str) -> int:

@@ -11,17 +11,7 @@ import httpx
 import pytest
 
 from .conftest import N8n
-
-
-@pytest.fixture
-def api(n8n: N8n) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{n8n.url}/api/v1",
-        headers={"X-N8N-API-KEY": n8n.api_key},
-        timeout=30.0,
-        trust_env=False,
-    ) as client:
-        yield client
+from .n8n_api import delete_workflow
 
 
 @pytest.fixture
@@ -68,24 +58,6 @@ def call_webhook(web: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Re
         time.sleep(0.25)
 
 
-def delete_workflow(api: httpx.Client, workflow_id: str) -> None:
-    """Deactivate and delete a workflow.
-
-    n8n 2.x refuses (409) to delete a published workflow, and unpublishing finishes
-    shortly after the deactivate call returns (409 "still being unpublished"): retry.
-    """
-    deactivated = api.post(f"/workflows/{workflow_id}/deactivate")
-    assert deactivated.status_code == 200, deactivated.text
-    deadline = time.monotonic() + 20
-    while True:
-        deleted = api.delete(f"/workflows/{workflow_id}")
-        if deleted.status_code != 409 or time.monotonic() > deadline:
-            break
-        time.sleep(0.25)
-    assert deleted.status_code == 200, deleted.text
-    assert api.get(f"/workflows/{workflow_id}").status_code == 404
-
-
 def run_deployed(
     api: httpx.Client, web: httpx.Client, next_node: dict[str, Any], body: dict[str, Any]
 ) -> tuple[httpx.Response, dict[str, Any]]:
@@ -119,7 +91,10 @@ def run_deployed(
             time.sleep(0.25)
         return reply, execution
     finally:
-        delete_workflow(api, workflow_id)
+        deactivated, deleted = delete_workflow(api, workflow_id)
+        assert deactivated.status_code == 200, deactivated.text
+        assert deleted.status_code == 200, deleted.text
+        assert api.get(f"/workflows/{workflow_id}").status_code == 404
 
 
 def test_public_api_requires_the_key(n8n: N8n, web: httpx.Client, api: httpx.Client) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,6 @@ from tests.factories import write
 from tests.helpers import import_json
 
 from .conftest import N8n
-from .test_instances_run import api_client, delete_named
 
 pytestmark = pytest.mark.corpus
 
@@ -84,14 +81,6 @@ def samples(root: Path, count: int) -> list[tuple[Path, dict[str, Any]]]:
         if len(found) == count:
             break
     return found
-
-
-@pytest.fixture
-def prefix(n8n: N8n) -> Iterator[str]:
-    mark = f"pfc{uuid.uuid4().hex[:8]} "
-    yield mark
-    with api_client(n8n) as api:
-        delete_named(api, mark)
 
 
 def test_real_corpus_workflows_run_end_to_end(

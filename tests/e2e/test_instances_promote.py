@@ -4,7 +4,6 @@ the instance's final JSON, or with --from-n8n from the workflow as n8n now holds
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,39 +11,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Backend, CliRun
+from tests.conftest import CliRun
 from tests.helpers import show_json
 
-from .conftest import N8n
+from .n8n_api import delete_named
 from .test_instances_run import (
     MANUAL,
     add_template,
-    api_client,
     assign,
-    delete_named,
     greeting_template,
     n8n_workflow,
     node,
     run,
 )
-
-
-@pytest.fixture
-def api(n8n: N8n) -> Iterator[httpx.Client]:
-    with api_client(n8n) as client:
-        yield client
-
-
-@pytest.fixture
-def prefix(api: httpx.Client) -> Iterator[str]:
-    mark = f"pfp{uuid.uuid4().hex[:8]} "
-    yield mark
-    delete_named(api, mark)
-
-
-@pytest.fixture
-def env(n8n: N8n, backend: Backend) -> dict[str, str]:
-    return {**backend.env, "N8N_URL": n8n.url, "N8N_API_KEY": n8n.api_key}
 
 
 @pytest.fixture

@@ -10,55 +10,18 @@ import itertools
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import Backend, CliRun
+from tests.conftest import CliRun
 from tests.factories import write
 from tests.helpers import import_json
 
-from .conftest import N8n
-from .test_n8n_sync import all_workflows, delete_workflow
+from .n8n_api import all_workflows
 
 MANUAL = "When clicking 'Execute workflow'"
-
-
-def api_client(n8n: N8n) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{n8n.url}/api/v1",
-        headers={"X-N8N-API-KEY": n8n.api_key},
-        timeout=30.0,
-        trust_env=False,
-    )
-
-
-def delete_named(api: httpx.Client, mark: str) -> None:
-    """Delete every n8n workflow whose name starts with ``mark``."""
-    for found in all_workflows(api):
-        if str(found["name"]).startswith(mark):
-            delete_workflow(api, found["id"])
-
-
-@pytest.fixture
-def api(n8n: N8n) -> Iterator[httpx.Client]:
-    with api_client(n8n) as client:
-        yield client
-
-
-@pytest.fixture
-def prefix(api: httpx.Client) -> Iterator[str]:
-    mark = f"pfi{uuid.uuid4().hex[:8]} "
-    yield mark
-    delete_named(api, mark)
-
-
-@pytest.fixture
-def env(n8n: N8n, backend: Backend) -> dict[str, str]:
-    return {**backend.env, "N8N_URL": n8n.url, "N8N_API_KEY": n8n.api_key}
 
 
 def node(name: str, node_type: str, parameters: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -170,21 +133,6 @@ def test_a_manual_trigger_template_runs_with_its_variables_and_returns_both(
     assert {e["data"]["executionId"] for e in runs} == {report["n8nExecutionId"]}
     shown = cli("instances", "show", report["id"], "--json", env=env)
     assert json.loads(shown.stdout)["inputs"]["variables"] == {"GREETING": "Hello", "WHO": "Ada"}
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """(method, path) of every request pumpflix sends (not the test's own)."""
-    requests: list[tuple[str, str]] = []
-    original = httpx.Client.send
-
-    def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        if request.headers.get("user-agent") == "pumpflix":
-            requests.append((request.method, request.url.path))
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(httpx.Client, "send", send)
-    return requests
 
 
 def test_a_missing_variable_is_refused_before_n8n_sees_anything(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,22 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Backend, CliRun
+from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json, list_json, show_json
 
 from .conftest import N8n
-
-
-@pytest.fixture
-def api(n8n: N8n) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{n8n.url}/api/v1",
-        headers={"X-N8N-API-KEY": n8n.api_key},
-        timeout=30.0,
-        trust_env=False,
-    ) as client:
-        yield client
+from .n8n_api import all_workflows
 
 
 def _lock(tmp_path_factory: pytest.TempPathFactory, mode: int) -> Iterator[None]:
@@ -56,57 +45,6 @@ def shared_n8n(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture
 def exclusive_n8n(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     yield from _lock(tmp_path_factory, fcntl.LOCK_EX)
-
-
-def delete_workflow(api: httpx.Client, workflow_id: str) -> None:
-    """Deactivate, then delete (n8n answers 409 for a moment after a deactivation)."""
-    api.post(f"/workflows/{workflow_id}/deactivate")
-    deadline = time.monotonic() + 20
-    while api.delete(f"/workflows/{workflow_id}").status_code == 409:
-        assert time.monotonic() < deadline, f"could not delete workflow {workflow_id}"
-        time.sleep(0.25)
-
-
-def all_workflows(api: httpx.Client) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 250}
-    while True:
-        page = api.get("/workflows", params=params)
-        assert page.status_code == 200, page.text
-        found.extend(page.json()["data"])
-        if not page.json().get("nextCursor"):
-            return found
-        params["cursor"] = page.json()["nextCursor"]
-
-
-@pytest.fixture
-def prefix(api: httpx.Client) -> Iterator[str]:
-    """A name prefix of this test's own; its n8n workflows are deleted afterwards."""
-    mark = f"pf{uuid.uuid4().hex[:8]} "
-    yield mark
-    for found in all_workflows(api):
-        if str(found["name"]).startswith(mark):
-            delete_workflow(api, found["id"])
-
-
-@pytest.fixture
-def env(n8n: N8n, backend: Backend) -> dict[str, str]:
-    return {**backend.env, "N8N_URL": n8n.url, "N8N_API_KEY": n8n.api_key}
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """(method, path) of every request pumpflix sends (not the test's own)."""
-    requests: list[tuple[str, str]] = []
-    original = httpx.Client.send
-
-    def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        if request.headers.get("user-agent") == "pumpflix":
-            requests.append((request.method, request.url.path))
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(httpx.Client, "send", send)
-    return requests
 
 
 def writes(requests: list[tuple[str, str]]) -> list[tuple[str, str]]:
