@@ -262,8 +262,7 @@ def export(
     json: JsonOption = False,
 ) -> None:
     """Write templates as n8n-importable workflow JSON, streaming (flat memory)."""
-    from pumpflix_cli.db.templates import TemplateStore
-    from pumpflix_cli.services.exporter import ExportOptions, write_folder, write_stream
+    from pumpflix_cli.services.exporter import ExportOptions, export_templates
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -271,15 +270,14 @@ def export(
         bundle=bundle, keep_credential_ids=keep_credential_ids, keep_data=keep_data
     )
     ids = [r.id for r in app_.library().resolve_many(refs)] if refs else None
-    with app_.database().session() as session, out.progress("exporting", None) as advance:
-        records = TemplateStore(session).stream(types_of(type_), ids=ids)
-        if out_path == "-":
-            count = write_stream(records, options, out.stdout, advance)
-            out.info(f"exported {count} templates")
-            return
-        folder = Path(out_path)
-        count = sum(1 for _ in write_folder(records, options, folder, advance))
-    report = {"exported": count, "out": str(folder)}
+    target = out.stdout if out_path == "-" else Path(out_path)
+    with out.progress("exporting", None) as advance:
+        count = export_templates(app_.database, types_of(type_), ids, options, target, advance)
+    if out_path == "-":
+        out.info(f"exported {count} templates")
+        return
+    folder = str(target)
+    report = {"exported": count, "out": folder}
     out.emit(report, lambda: out.text(f"exported {count} templates to {folder}"))
 
 

@@ -8,15 +8,18 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pumpflix_cli.errors import UsageError
 from pumpflix_cli.records import TemplateRecord
 from pumpflix_cli.workflow import BUNDLE_KEY
 from pumpflix_cli.workflow.export import export_workflow
+
+if TYPE_CHECKING:
+    from pumpflix_cli.db.engine import Database
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 SLUG_LENGTH = 60
@@ -59,6 +62,25 @@ def export_document(record: TemplateRecord, options: ExportOptions) -> dict[str,
             "thumbnail": record.thumbnail,
         }
     return document
+
+
+def export_templates(
+    database: Callable[[], Database],
+    types: Sequence[str],
+    ids: Sequence[str] | None,
+    options: ExportOptions,
+    target: IO[str] | Path,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> int:
+    """Stream the templates of ``types`` (or of ``ids``) from the database to ``target``:
+    a folder (one file each) or a text stream (one JSON array). Returns how many."""
+    from pumpflix_cli.db.templates import TemplateStore
+
+    with database().session() as session:
+        records = TemplateStore(session).stream(types, ids=ids)
+        if isinstance(target, Path):
+            return sum(1 for _ in write_folder(records, options, target, progress))
+        return write_stream(records, options, target, progress)
 
 
 def write_stream(
