@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pumpflix_cli.config import LoadedSettings, Settings
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.n8n.client import N8nClient
-    from pumpflix_cli.services.templates import TemplateLibrary
+    from pumpflix_cli.services.templates.library import TemplateLibrary
 
 
 class AppContext:
@@ -74,7 +74,7 @@ class AppContext:
         return TemplateCache(store, settings.cache_prefix, ttls)
 
     def library(self) -> TemplateLibrary:
-        from pumpflix_cli.services.templates import TemplateLibrary
+        from pumpflix_cli.services.templates.library import TemplateLibrary
 
         return TemplateLibrary(self.database, self.template_cache(), self.output.warn)
 

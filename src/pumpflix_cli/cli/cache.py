@@ -19,7 +19,7 @@ from pumpflix_cli.exit_codes import ExitCode
 if TYPE_CHECKING:
     from pumpflix_cli.context import AppContext
     from pumpflix_cli.output import Output
-    from pumpflix_cli.services.cache import CacheService, CacheStats, VerifyReport
+    from pumpflix_cli.services.cache.inspect import CacheService, CacheStats, VerifyReport
 
 app = typer.Typer(help="Warm, inspect, verify and flush the Redis cache.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ SHOWN = 20  # findings listed in the human rendering of verify
 
 def _service(ctx: typer.Context, json: bool) -> tuple[AppContext, CacheService]:
     from pumpflix_cli.errors import ServiceUnavailableError
-    from pumpflix_cli.services.cache import CacheService
+    from pumpflix_cli.services.cache.inspect import CacheService
 
     app_ = app_context(ctx, json_output=json)
     cache = app_.template_cache()

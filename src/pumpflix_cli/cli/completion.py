@@ -19,7 +19,7 @@ def complete_template_ref(incomplete: str) -> list[str]:
     try:
         from pumpflix_cli.context import AppContext
         from pumpflix_cli.output import Output
-        from pumpflix_cli.services.templates import TemplateLibrary
+        from pumpflix_cli.services.templates.library import TemplateLibrary
 
         app = AppContext(Output(quiet=True))
         library = TemplateLibrary(app.database, app.template_cache(), lambda _message: None)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from pumpflix_cli.db.instances import EventRecord, InstanceRecord
     from pumpflix_cli.output import Output
     from pumpflix_cli.records import TemplateRecord
-    from pumpflix_cli.services.instance_run import RunOutcome
+    from pumpflix_cli.services.instances.run import RunOutcome
 
 app = typer.Typer(help="Run templates on n8n and follow their instances.", no_args_is_help=True)
 
@@ -97,8 +97,8 @@ def run(
     Exit 0 on success, 1 when the execution failed, 2 for missing variables
     (nothing is written), 75 on timeout, 69 when n8n cannot be reached.
     """
-    from pumpflix_cli.services.instance_inputs import collect_variables, parse_input, parse_pairs
-    from pumpflix_cli.services.instance_run import RunRequest, prepare_run, run_instance
+    from pumpflix_cli.services.instances.inputs import collect_variables, parse_input, parse_pairs
+    from pumpflix_cli.services.instances.run import RunRequest, prepare_run, run_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -195,7 +195,7 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List instances, newest first."""
-    from pumpflix_cli.services.instances import instance_json, list_instances
+    from pumpflix_cli.services.instances.queries import instance_json, list_instances
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -245,7 +245,7 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """Show one instance: status, inputs (secret-looking values masked), output."""
-    from pumpflix_cli.services.instances import instance_json, resolve_instance
+    from pumpflix_cli.services.instances.queries import instance_json, resolve_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -308,7 +308,7 @@ def logs(
     ] = False,
 ) -> None:
     """The instance's events in time order: pumpflix's steps and one line per node run."""
-    from pumpflix_cli.services.instances import instance_events, resolve_instance
+    from pumpflix_cli.services.instances.queries import instance_events, resolve_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -323,7 +323,7 @@ def _follow(
     app_: AppContext, record: InstanceRecord, node: str | None, max_wait: float | None
 ) -> None:
     from pumpflix_cli.errors import ServiceTimeoutError
-    from pumpflix_cli.services.instance_logs import follow
+    from pumpflix_cli.services.instances.executions import follow
 
     out = app_.output
     if record.n8n_workflow_id is None:
@@ -352,7 +352,7 @@ def _follow(
 
 def _print_event(out: Output, event: EventRecord) -> None:
     if out.json_mode:
-        from pumpflix_cli.services.instances import event_json
+        from pumpflix_cli.services.instances.queries import event_json
 
         out.json_line(event_json(event))
         return
@@ -392,7 +392,7 @@ def promote(
 
     Exit 4 when a user template of that name exists.
     """
-    from pumpflix_cli.services.instances import promote as promote_instance
+    from pumpflix_cli.services.instances.queries import promote as promote_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output

@@ -19,9 +19,9 @@ from pumpflix_cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from pumpflix_cli.output import Output
-    from pumpflix_cli.services.n8n_diff import DiffEntry
-    from pumpflix_cli.services.n8n_status import N8nStatusReport
-    from pumpflix_cli.services.sync_plan import SyncReport
+    from pumpflix_cli.services.n8n.diff import DiffEntry
+    from pumpflix_cli.services.n8n.plan import SyncReport
+    from pumpflix_cli.services.n8n.status import N8nStatusReport
 
 app = typer.Typer(help="Check n8n, sync templates with it and diff them.", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def status(ctx: typer.Context, json: JsonOption = False) -> None:
     Exit 69 when n8n is unreachable or not configured, 77 when it rejects the API key,
     75 when it does not answer in time.
     """
-    from pumpflix_cli.services.n8n_status import n8n_status
+    from pumpflix_cli.services.n8n.status import n8n_status
 
     app_ = app_context(ctx, json_output=json)
     report = n8n_status(app_.n8n())
@@ -119,9 +119,9 @@ def sync(
     Exit 0 when everything is in step, 4 when conflicts were skipped, 5 when some items
     failed (the rest were done).
     """
-    from pumpflix_cli.services.n8n_state import load_state
-    from pumpflix_cli.services.sync import run_sync
-    from pumpflix_cli.services.sync_plan import SyncOptions, plan_sync
+    from pumpflix_cli.services.n8n.pairing import load_state
+    from pumpflix_cli.services.n8n.plan import SyncOptions, plan_sync
+    from pumpflix_cli.services.n8n.sync import run_sync
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -195,8 +195,8 @@ def diff(
     """Per template: in sync with its n8n workflow, differs (nodes added, removed or
     changed, connections, settings; positions and node ids ignored), or missing on one
     side. "added" nodes are in n8n only, "removed" ones in the template only."""
-    from pumpflix_cli.services.n8n_diff import diff_state
-    from pumpflix_cli.services.n8n_state import load_state
+    from pumpflix_cli.services.n8n.diff import diff_state
+    from pumpflix_cli.services.n8n.pairing import load_state
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output

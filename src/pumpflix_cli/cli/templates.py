@@ -24,7 +24,7 @@ from pumpflix_cli.exit_codes import ExitCode
 if TYPE_CHECKING:
     from pumpflix_cli.output import Output
     from pumpflix_cli.records import TemplateRecord
-    from pumpflix_cli.services.importer import ImportReport
+    from pumpflix_cli.services.templates.importing import ImportReport
 
 app = typer.Typer(
     help="Import, list, show, export, invalidate and delete templates.", no_args_is_help=True
@@ -82,7 +82,11 @@ def import_(
     Exit 0 when everything landed, 5 when some files failed and the rest landed, 65 when
     nothing valid was given.
     """
-    from pumpflix_cli.services.importer import ImportOptions, collect_files, import_templates
+    from pumpflix_cli.services.templates.importing import (
+        ImportOptions,
+        collect_files,
+        import_templates,
+    )
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
@@ -262,7 +266,7 @@ def export(
     json: JsonOption = False,
 ) -> None:
     """Write templates as n8n-importable workflow JSON, streaming (flat memory)."""
-    from pumpflix_cli.services.exporter import ExportOptions, export_templates
+    from pumpflix_cli.services.templates.exporting import ExportOptions, export_templates
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output

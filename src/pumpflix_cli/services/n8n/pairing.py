@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.db.links import LinkRecord
     from pumpflix_cli.n8n.client import N8nClient
-    from pumpflix_cli.services.templates import TemplateLibrary
+    from pumpflix_cli.services.templates.library import TemplateLibrary
 
 MANAGED_TAG = "pumpflix"
 INSTANCE_TAG = "pumpflix-instance"

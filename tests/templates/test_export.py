@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.exporter import file_name, slug
+from pumpflix_cli.services.templates.exporting import file_name, slug
 from tests.conftest import Backend, CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json, list_json

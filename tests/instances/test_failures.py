@@ -20,8 +20,8 @@ from pumpflix_cli.errors import ServiceTimeoutError, ServiceUnavailableError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.n8n.client import N8nClient
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.instance_run import RunOutcome, RunRequest, prepare_run, run_instance
-from pumpflix_cli.services.templates import TemplateLibrary
+from pumpflix_cli.services.instances.run import RunOutcome, RunRequest, prepare_run, run_instance
+from pumpflix_cli.services.templates.library import TemplateLibrary
 from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json

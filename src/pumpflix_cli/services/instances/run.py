@@ -22,14 +22,14 @@ from pumpflix_cli.errors import (
     ServiceTimeoutError,
     UsageError,
 )
-from pumpflix_cli.services.instance_inputs import unused
-from pumpflix_cli.services.instance_logs import (
+from pumpflix_cli.services.instances.executions import (
     ExecutionSummary,
     find_execution,
     record_execution,
     wait_for_execution,
 )
-from pumpflix_cli.services.n8n_state import INSTANCE_TAG
+from pumpflix_cli.services.instances.inputs import unused
+from pumpflix_cli.services.n8n.pairing import INSTANCE_TAG
 from pumpflix_cli.workflow import (
     MAX_N8N_NAME_LENGTH,
     EntryPoint,

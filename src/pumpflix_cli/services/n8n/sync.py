@@ -1,4 +1,4 @@
-"""``n8n sync``, doing: carrying out a plan from ``sync_plan`` (SPEC §6, issue 5).
+"""``n8n sync``, doing: carrying out a plan from ``plan`` (SPEC §6, issue 5).
 
 `run_sync` makes the n8n writes a few at a time, then writes the templates and links in
 one transaction. When n8n stops answering midway, the writes not yet begun are skipped,
@@ -20,15 +20,15 @@ from pumpflix_cli.errors import (
     ServiceUnavailableError,
     ServiceUnreachableError,
 )
-from pumpflix_cli.services.n8n_state import MANAGED_TAG
-from pumpflix_cli.services.sync_plan import Action, SyncPlan, SyncReport
+from pumpflix_cli.services.n8n.pairing import MANAGED_TAG
+from pumpflix_cli.services.n8n.plan import Action, SyncPlan, SyncReport
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.db.links import TemplateLink
     from pumpflix_cli.db.templates import TemplateDraft
     from pumpflix_cli.n8n.client import N8nClient
-    from pumpflix_cli.services.templates import TemplateLibrary
+    from pumpflix_cli.services.templates.library import TemplateLibrary
 
 
 @dataclass

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from pumpflix_cli.db.cache_source import CacheSource
+from pumpflix_cli.db.template_reader import BulkTemplateReader
 from pumpflix_cli.records import SOURCE_TYPES
+from tests.cache.test_commands import change_behind_the_back
 from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json, list_json, seed, show_json
-from tests.test_cache_commands import change_behind_the_back
 
 # The warm's database transaction stays open while it fills Redis; on SQLite that
 # transaction holds the write lock, so a write cannot land inside it. PostgreSQL it is.
@@ -44,7 +44,7 @@ ROUNDS = 45
 def service() -> Any:
     from pumpflix_cli.context import AppContext
     from pumpflix_cli.output import Output
-    from pumpflix_cli.services.cache import CacheService
+    from pumpflix_cli.services.cache.inspect import CacheService
 
     app = AppContext(Output(quiet=True))
     cache = app.template_cache()
@@ -66,14 +66,14 @@ def write_after_the_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]
     """Runs the callables put in the list once the warm has read every row from the
     database and before it fills the last batch into Redis."""
     steps: list[Any] = []
-    original = CacheSource.templates
+    original = BulkTemplateReader.templates
 
-    def templates_then_write(self: CacheSource, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    def templates_then_write(self: BulkTemplateReader, *args: Any, **kwargs: Any) -> Iterator[Any]:
         yield from original(self, *args, **kwargs)
         for step in steps:
             step()
 
-    monkeypatch.setattr(CacheSource, "templates", templates_then_write)
+    monkeypatch.setattr(BulkTemplateReader, "templates", templates_then_write)
     yield steps
 
 
@@ -115,7 +115,7 @@ def test_a_warm_that_overlaps_nothing_fills_everything(cli: CliRun, tmp_path: Pa
 def test_a_warm_split_over_readers_loads_everything(
     cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pumpflix_cli.services.cache_warm as cache_warm
+    import pumpflix_cli.services.cache.warm as cache_warm
 
     monkeypatch.setattr(cache_warm, "CHUNK", 2)  # two readers, batches of two
     names = [f"Template {i}" for i in range(9)]
@@ -130,7 +130,7 @@ def test_a_warm_split_over_readers_loads_everything(
 def test_id_ranges_cover_every_id_once() -> None:
     import uuid
 
-    from pumpflix_cli.db.cache_source import ALL_IDS, split_ids
+    from pumpflix_cli.db.template_reader import ALL_IDS, split_ids
 
     ids = [str(uuid.uuid4()) for _ in range(101)]
     ranges = split_ids(ids, 3)

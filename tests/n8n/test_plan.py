@@ -1,5 +1,5 @@
 """What a sync decides for each template and workflow, before writing anything
-(services/sync_plan.py `plan_sync` over services/n8n_state.py `SyncState`)."""
+(services/n8n/plan.py `plan_sync` over services/n8n/pairing.py `SyncState`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from pumpflix_cli.db.links import LinkRecord
 from pumpflix_cli.errors import UsageError
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.n8n_state import SyncState
-from pumpflix_cli.services.sync_plan import SyncOptions, plan_sync
+from pumpflix_cli.services.n8n.pairing import SyncState
+from pumpflix_cli.services.n8n.plan import SyncOptions, plan_sync
 from pumpflix_cli.workflow import content_hash
 from tests.factories import workflow
 

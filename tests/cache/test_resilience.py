@@ -123,7 +123,7 @@ def _read_forever(
 def _warm_forever(stop: threading.Event, outcomes: list[str]) -> None:
     from pumpflix_cli.context import AppContext
     from pumpflix_cli.output import Output
-    from pumpflix_cli.services.cache import CacheService
+    from pumpflix_cli.services.cache.inspect import CacheService
 
     while not stop.is_set():
         app = AppContext(Output(quiet=True, stderr=io.StringIO()))

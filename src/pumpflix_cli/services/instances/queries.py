@@ -1,5 +1,5 @@
 """Instances: finding them, listing and showing them, their logs, and promotion into a
-``user`` template. Running one is `instance_run`; following its logs, `instance_logs`."""
+``user`` template. Running one is `run`; following its logs, `executions`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pumpflix_cli.db.instances import EventRecord, InstanceRecord, InstanceStore
 from pumpflix_cli.errors import ConflictError, InvalidInputError, NotFoundError, UsageError
 from pumpflix_cli.records import TemplateRecord, iso
-from pumpflix_cli.services.instance_inputs import masked_inputs
-from pumpflix_cli.services.instance_run import KEEP_EXECUTION_DATA
+from pumpflix_cli.services.instances.inputs import masked_inputs
+from pumpflix_cli.services.instances.run import KEEP_EXECUTION_DATA
 from pumpflix_cli.workflow import (
     WorkflowError,
     entry_point_of,
@@ -23,7 +23,7 @@ from pumpflix_cli.workflow import (
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.n8n.client import N8nClient
-    from pumpflix_cli.services.templates import TemplateLibrary
+    from pumpflix_cli.services.templates.library import TemplateLibrary
 
 STATUSES = ("created", "deploying", "running", "success", "error", "canceled")
 

@@ -1,4 +1,4 @@
-"""The cache's own operations (SPEC §5): warm it from the database (``cache_warm``),
+"""The cache's own operations (SPEC §5): warm it from the database (``warm``),
 report its health, flush it, and verify it against the database."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
 if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.db.engine import Database
-    from pumpflix_cli.services.cache_warm import WarmReport
+    from pumpflix_cli.services.cache.warm import WarmReport
 
 
 @dataclass
@@ -128,7 +128,7 @@ class CacheService:
         self, types: Sequence[str], *, progress: Callable[[int], None] = lambda _n: None
     ) -> WarmReport:
         """Load every template of ``types`` and their indexes into Redis."""
-        from pumpflix_cli.services.cache_warm import warm
+        from pumpflix_cli.services.cache.warm import warm
 
         return warm(self._database(), self.cache, types, progress)
 
@@ -206,14 +206,14 @@ class CacheService:
         """Compare what Redis holds with the database. Redis is read first, then the
         database; whatever disagrees is looked at once more, and dropped when its key
         changed meanwhile (a write in flight bumps it; that is not an inconsistency)."""
-        from pumpflix_cli.db.cache_source import CacheSource
+        from pumpflix_cli.db.template_reader import BulkTemplateReader
 
         cache = self.cache
         types = list(SOURCE_TYPES)
         entries = cache.states(list(cache.scan("template:*")))
         indexes = cache.states([cache.index_key(t) for t in types], index=True)
         with self._database().session() as session:
-            current = CacheSource(session).summaries(types)
+            current = BulkTemplateReader(session).summaries(types)
 
         report = VerifyReport(checked=len(current))
         seen: dict[str, KeyState] = {}

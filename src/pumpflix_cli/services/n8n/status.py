@@ -11,7 +11,7 @@ from pumpflix_cli.errors import (
     PumpflixError,
     ServiceUnavailableError,
 )
-from pumpflix_cli.services.n8n_state import is_managed
+from pumpflix_cli.services.n8n.pairing import is_managed
 
 if TYPE_CHECKING:
     from pumpflix_cli.n8n.client import N8nClient

@@ -1,12 +1,12 @@
 """``n8n sync``, deciding: what to push, pull, link, delete or report (SPEC §6, issue 5).
 
-Each template pairs with at most one n8n workflow (see `n8n_state`). Which side changed
+Each template pairs with at most one n8n workflow (see `pairing`). Which side changed
 since the last sync is told by the link: our content hash against the template's, n8n's
 ``updatedAt`` against the workflow's. A push sends what changed in pumpflix, a pull
 brings in what changed in n8n, and when both changed (and differ) that is a conflict,
 skipped unless ``prefer`` names the side that wins. Nothing that is equal is written, so a
 second run writes nothing at all. `plan_sync` decides all of it without writing;
-``services/sync.py`` carries a plan out.
+``services/n8n/sync.py`` carries a plan out.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pumpflix_cli.errors import UsageError
-from pumpflix_cli.services.n8n_state import MANAGED_TAG, Pair, SyncState, is_managed
+from pumpflix_cli.services.n8n.pairing import MANAGED_TAG, Pair, SyncState, is_managed
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
     WorkflowError,

@@ -3,7 +3,7 @@
 The batch is de-duplicated (two different workflows with one name both fail, each naming
 the other); then drafts are upserted in batched transactions (or one, with ``atomic``),
 and the cache entries each batch changed are invalidated. Reading the sources lives in
-``import_sources``.
+``sources``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from pumpflix_cli.services.import_sources import (
+from pumpflix_cli.services.templates.sources import (
     Candidate,
     FileEntry,
     ImportOptions,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.db.templates import TemplateDraft, WriteResult
-    from pumpflix_cli.services.templates import TemplateLibrary
+    from pumpflix_cli.services.templates.library import TemplateLibrary
 
 __all__ = ["ImportOptions", "ImportReport", "collect_files", "import_templates"]
 

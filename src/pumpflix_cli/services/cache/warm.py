@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.cache.templates import entry_payload
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.templates import sort_key
+from pumpflix_cli.services.templates.library import sort_key
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
-    from pumpflix_cli.db.cache_source import IdRange
     from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.db.template_reader import IdRange
 
 # Templates per database fetch and per Redis pipeline.
 CHUNK = 500
@@ -72,11 +72,11 @@ def warm(
     progress: Callable[[int], None] = lambda _n: None,
 ) -> WarmReport:
     """Observe every key, then read the database and fill the keys still unchanged."""
-    from pumpflix_cli.db.cache_source import CacheSource, split_ids
+    from pumpflix_cli.db.template_reader import BulkTemplateReader, split_ids
 
     started = time.perf_counter()
     with database.session() as session:
-        ids = CacheSource(session).ids(types)
+        ids = BulkTemplateReader(session).ids(types)
     keys = [(cache.index_key(t), t) for t in types] + [(cache.entry_key(i), t) for i, t in ids]
     revs = cache.observe(keys)
     index_revs = dict(zip(types, revs, strict=False))
@@ -184,14 +184,14 @@ class _Readers:
                 self._put(exc)
 
     def _read(self, part: int) -> None:
-        from pumpflix_cli.db.cache_source import CacheSource
+        from pumpflix_cli.db.template_reader import BulkTemplateReader
 
         cache = self.cache
         ids = self.ranges[part]
         summaries = self.summaries[part]
         batch: list[Entry] = []
         with self.database.session() as session:
-            source = CacheSource(session)
+            source = BulkTemplateReader(session)
             source.snapshot()  # taken by the first query, after the observation
             history = source.history(self.types, ids)
             for record, workflow_json in source.templates(self.types, ids, chunk=CHUNK):

@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from pumpflix_cli.errors import InvalidInputError, UsageError
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.instance_inputs import (
+from pumpflix_cli.services.instances.executions import summarize
+from pumpflix_cli.services.instances.inputs import (
     collect_variables,
     mask_secrets,
     parse_input,
     parse_pairs,
 )
-from pumpflix_cli.services.instance_logs import summarize
-from pumpflix_cli.services.instance_run import (
+from pumpflix_cli.services.instances.run import (
     KEEP_EXECUTION_DATA,
     RunRequest,
     prepare_run,

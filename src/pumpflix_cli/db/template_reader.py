@@ -41,7 +41,7 @@ def _of_types(query: Any, column: Any, types: Sequence[str]) -> Any:
     return query if set(types) >= set(SOURCE_TYPES) else query.where(column.in_(list(types)))
 
 
-class CacheSource:
+class BulkTemplateReader:
     """Queries within the caller's session. ``snapshot()`` first makes every later query of
     the session read one snapshot of the database (PostgreSQL's REPEATABLE READ; SQLite's
     transactions are serial already), so history and templates agree with each other."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from pumpflix_cli.services.n8n_state import SyncState
+from pumpflix_cli.services.n8n.pairing import SyncState
 from pumpflix_cli.workflow import WorkflowDiff, WorkflowError, diff_workflows
 
 Status = Literal["in-sync", "differs", "missing-in-n8n", "missing-in-pumpflix", "error"]

@@ -1,0 +1,2 @@
+"""The template library: reading and resolving (library), importing (sources, importing)
+and exporting."""
