@@ -40,6 +40,54 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
     return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_default)
 
 
+# --- the formats people read (one of each, for every command) --------------------------
+
+TIME_FORMATS = {
+    "minute": "%Y-%m-%d %H:%M",
+    "second": "%Y-%m-%d %H:%M:%S",
+    "ms": "%Y-%m-%d %H:%M:%S.%f",
+    "clock": "%H:%M:%S.%f",
+}
+
+
+def format_time(value: datetime | str | None, precision: str = "second") -> str:
+    """A timestamp in UTC as people read it (``2026-12-02 06:36:11``), or ``""``.
+
+    ``precision`` is one of ``minute``, ``second``, ``ms`` (with milliseconds) and
+    ``clock`` (the time of day with milliseconds, for a run's nodes)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        from datetime import UTC
+
+        value = value.astimezone(UTC)
+    text = value.strftime(TIME_FORMATS[precision])
+    return text[:-3] if precision in {"ms", "clock"} else text
+
+
+def format_size(count: int) -> str:
+    """Bytes as ``512 B``, ``1.5 KB``, ``2.0 MB``, ``1.1 GB``."""
+    size = float(count)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def format_duration(seconds: float) -> str:
+    """A span as ``850 ms``, ``12.3 s``, ``4m05s`` or ``2h03m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h{rest // 60:02}m" if hours else f"{rest // 60}m{rest % 60:02}s"
+
+
 class Output:
     """The process's one printer. Commands get it from the application context."""
 
@@ -146,6 +194,11 @@ class Output:
         """Plain human output on stdout (never used in ``--json`` mode)."""
         self.console.print(message, markup=False)
 
+    def line(self, text: str) -> None:
+        """Text on stdout as it is, never folded at the terminal's width (logs are grepped,
+        JSON is copied)."""
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
     # --- diagnostics (stderr) --------------------------------------------------------
 
     def info(self, message: str) -> None:
@@ -163,6 +216,11 @@ class Output:
     def warn(self, message: str) -> None:
         """Warnings are printed even with ``--quiet``: cron mail should carry them."""
         self.err_console.print(f"warning: {scrub(message)}", style="yellow", markup=False)
+
+    def failure(self, message: str, *, style: str = "red") -> None:
+        """One item that failed (``failed: a.json: …``), or a verdict that the operation did
+        not hold; printed even with ``--quiet``."""
+        self.err_console.print(scrub(message), style=style, markup=False)
 
     def error(self, message: str, hint: str | None = None) -> None:
         self.err_console.print(f"error: {scrub(message)}", style="bold red", markup=False)

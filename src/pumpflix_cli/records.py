@@ -1,22 +1,86 @@
 """Plain records passed between the adapters, the services and the output: no I/O, and
-cheap to import (the warm-cache read path must not load SQLAlchemy)."""
+cheap to import (the warm-cache read path must not load SQLAlchemy).
+
+Their JSON is the platform's camelCase (SPEC §1), made by one helper, `camel_json`."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pumpflix_cli.references import short_id
+
 SOURCE_TYPES = ("prebuilt", "user")
 
 
+# --- time --------------------------------------------------------------------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp with its zone: SQLite hands them back naive, and they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def iso(value: datetime | str | None) -> str | None:
-    """ISO 8601 in UTC with its offset; SQLite hands back naive datetimes, stored as UTC."""
+    """ISO 8601 in UTC with its offset."""
     if value is None or isinstance(value, str):
         return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
+    return as_utc(value).isoformat()  # type: ignore[union-attr]
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def camel_case(name: str) -> str:
+    """``n8n_workflow_id`` → ``n8nWorkflowId``."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+_KEYS: dict[tuple[type, tuple[str, ...] | None, frozenset[str]], tuple[tuple[str, str], ...]] = {}
+
+
+def _json_keys(
+    cls: type, only: tuple[str, ...] | None, skip: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON key) pairs, worked out once per record type and selection."""
+    key = (cls, only, skip)
+    if key not in _KEYS:
+        names = only if only is not None else tuple(f.name for f in dataclasses.fields(cls))
+        _KEYS[key] = tuple((name, camel_case(name)) for name in names if name not in skip)
+    return _KEYS[key]
+
+
+def json_value(value: Any) -> Any:
+    """Timestamps as ISO 8601 strings, records as their camelCase objects, the rest as is."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return camel_json(value)
+    if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+        return [json_value(item) for item in value]
+    return value
+
+
+def camel_json(
+    record: Any, *, only: Iterable[str] | None = None, skip: Iterable[str] = ()
+) -> dict[str, Any]:
+    """A record's fields (all, or ``only`` these in this order, less ``skip``) as camelCase
+    JSON: the one way records become the JSON every ``--json`` prints."""
+    keys = _json_keys(type(record), None if only is None else tuple(only), frozenset(skip))
+    return {key: json_value(getattr(record, name)) for name, key in keys}
+
+
+# --- templates ---------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -26,11 +90,22 @@ class TemplateVersionInfo:
     created_at: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "contentHash": self.content_hash,
-            "createdAt": self.created_at,
-        }
+        return camel_json(self)
+
+
+SUMMARY_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "source_type",
+    "required_credentials",
+    "input_variables",
+    "thumbnail",
+    "version",
+    "content_hash",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass(slots=True)
@@ -53,19 +128,7 @@ class TemplateRecord:
 
     def summary_json(self) -> dict[str, Any]:
         """Every field but the n8n JSON and the history: what ``templates list`` prints."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "sourceType": self.source_type,
-            "requiredCredentials": self.required_credentials,
-            "inputVariables": self.input_variables,
-            "thumbnail": self.thumbnail,
-            "version": self.version,
-            "contentHash": self.content_hash,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-        }
+        return camel_json(self, only=SUMMARY_FIELDS)
 
     def to_json(self) -> dict[str, Any]:
         data = self.summary_json()
@@ -98,3 +161,68 @@ class TemplateRecord:
                 for h in history
             ],
         )
+
+
+# --- instances ---------------------------------------------------------------------------
+
+
+INSTANCE_SUMMARY = (
+    "id",
+    "status",
+    "template_id",
+    "template_name",
+    "template_version",
+    "n8n_workflow_id",
+    "n8n_execution_id",
+    "error",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+)
+
+
+@dataclass
+class InstanceRecord:
+    """A template run on n8n (SPEC §3): what ``instances run`` records."""
+
+    id: str
+    status: str
+    template_id: str | None
+    template_name: str | None
+    template_version: int | None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    credentials: dict[str, Any] = field(default_factory=dict)
+    n8n_workflow_id: str | None = None
+    n8n_execution_id: str | None = None
+    error: str | None = None
+    output: Any = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    final_workflow: dict[str, Any] | None = None
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+
+@dataclass
+class EventRecord:
+    """One log line of an instance: a node run in n8n, or a step of pumpflix's own."""
+
+    source: str  # "pumpflix" | "n8n"
+    message: str
+    time: datetime = field(default_factory=utcnow)
+    level: str = "info"
+    node: str | None = None
+    data: dict[str, Any] | None = None
+
+    @property
+    def execution_id(self) -> str | None:
+        value = (self.data or {}).get("executionId")
+        return None if value is None else str(value)
+
+    def to_json(self) -> dict[str, Any]:
+        return camel_json(self, only=("time", "level", "source", "node", "message", "data"))

@@ -16,8 +16,9 @@ import pytest
 
 from pumpflix_cli.config import Settings
 from pumpflix_cli.db.engine import Database
-from pumpflix_cli.db.instances import EventRecord, InstanceStore
+from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import EventRecord
 from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json, list_json, show_json

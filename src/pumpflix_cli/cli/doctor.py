@@ -13,10 +13,17 @@ def doctor(ctx: typer.Context, json: JsonOption = False) -> None:
 
     Exits 0 when every configured service is healthy, 69 otherwise.
     """
-    from pumpflix_cli.services.health import check_all
+    from pumpflix_cli.services.health import Services, check_all
 
     app_ = app_context(ctx, json_output=json)
-    report = check_all(app_)
+    report = check_all(
+        Services(
+            app_.settings,
+            database=lambda: app_.database(check_schema=False),
+            redis=app_.redis,
+            n8n=app_.n8n,
+        )
+    )
     out = app_.output
 
     def render() -> None:

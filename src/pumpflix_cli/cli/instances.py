@@ -14,9 +14,8 @@ from pumpflix_cli.cli.completion import complete_template_ref
 
 if TYPE_CHECKING:
     from pumpflix_cli.context import AppContext
-    from pumpflix_cli.db.instances import EventRecord, InstanceRecord
     from pumpflix_cli.output import Output
-    from pumpflix_cli.records import TemplateRecord
+    from pumpflix_cli.records import EventRecord, InstanceRecord, TemplateRecord
     from pumpflix_cli.services.instances.run import RunOutcome
 
 app = typer.Typer(help="Run templates on n8n and follow their instances.", no_args_is_help=True)

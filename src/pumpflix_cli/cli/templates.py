@@ -20,6 +20,7 @@ from pumpflix_cli.cli.common import (
 )
 from pumpflix_cli.cli.completion import complete_template_ref
 from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.references import short_id
 
 if TYPE_CHECKING:
     from pumpflix_cli.output import Output
@@ -177,7 +178,7 @@ def _render_list(out: Output, records: list[TemplateRecord]) -> None:
         ["id", "name", "type", "ver", "creds", "vars", "updated"],
         [
             (
-                r.id[:8],
+                short_id(r.id),
                 r.name,
                 r.source_type,
                 r.version,

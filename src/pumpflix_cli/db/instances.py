@@ -3,20 +3,16 @@ workflow: what ``instances run`` records and ``list``, ``show``, ``logs`` read b
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, insert, select, update
 from sqlalchemy.orm import Session
 
-from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink, Template, utcnow
-
-MIN_PREFIX = 6
-_HEX_PREFIX = re.compile(r"^[0-9a-fA-F-]{6,36}$")
+from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink, Template
+from pumpflix_cli.records import EventRecord, InstanceRecord, as_utc, utcnow
+from pumpflix_cli.references import parse_reference
 
 # Every column but the final JSON: what lists need.
 _COLUMNS = (
@@ -38,54 +34,6 @@ _COLUMNS = (
 )
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without their zone; they were written in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-@dataclass
-class InstanceRecord:
-    id: str
-    status: str
-    template_id: str | None
-    template_name: str | None
-    template_version: int | None
-    inputs: dict[str, Any] = field(default_factory=dict)
-    credentials: dict[str, Any] = field(default_factory=dict)
-    n8n_workflow_id: str | None = None
-    n8n_execution_id: str | None = None
-    error: str | None = None
-    output: Any = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    final_workflow: dict[str, Any] | None = None
-
-    @property
-    def short_id(self) -> str:
-        return self.id.replace("-", "")[:8]
-
-
-@dataclass
-class EventRecord:
-    """One log line of an instance: a node run in n8n, or a step of pumpflix's own."""
-
-    source: str  # "pumpflix" | "n8n"
-    message: str
-    time: datetime = field(default_factory=utcnow)
-    level: str = "info"
-    node: str | None = None
-    data: dict[str, Any] | None = None
-
-    @property
-    def execution_id(self) -> str | None:
-        value = (self.data or {}).get("executionId")
-        return None if value is None else str(value)
-
-
 def _record(row: Any, *, final_workflow: dict[str, Any] | None = None) -> InstanceRecord:
     return InstanceRecord(
         id=str(row.id),
@@ -99,10 +47,10 @@ def _record(row: Any, *, final_workflow: dict[str, Any] | None = None) -> Instan
         n8n_execution_id=row.n8n_execution_id,
         error=row.error,
         output=row.output,
-        created_at=aware(row.created_at),
-        updated_at=aware(row.updated_at),
-        started_at=aware(row.started_at),
-        finished_at=aware(row.finished_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        started_at=as_utc(row.started_at),
+        finished_at=as_utc(row.finished_at),
         final_workflow=final_workflow,
     )
 
@@ -210,18 +158,13 @@ class InstanceStore:
 
     def resolve(self, ref: str) -> list[InstanceRecord]:
         """Instances a reference may mean: an id, or a unique id prefix (6+ characters)."""
-        ref = ref.strip()
-        try:
-            exact = uuid.UUID(ref)
-        except ValueError:
-            exact = None
-        if exact is not None:
-            found = self.get(str(exact))
+        parsed = parse_reference(ref)
+        if parsed.exact_id is not None:
+            found = self.get(parsed.exact_id)
             return [found] if found is not None else []
-        if not _HEX_PREFIX.match(ref) or len(ref.replace("-", "")) < MIN_PREFIX:
+        if parsed.prefix is None:
             return []
-        # SQLite stores a UUID as 32 hex digits without dashes
-        prefix = ref.replace("-", "").lower() if self.dialect == "sqlite" else ref.lower()
+        prefix = parsed.sql_prefix(dashes=self.dialect != "sqlite")
         rows = self.session.execute(
             _select().where(cast(Instance.id, String).like(prefix + "%")).limit(20)
         )
@@ -262,7 +205,7 @@ class InstanceStore:
             EventRecord(
                 source=row.source,
                 message=row.message,
-                time=aware(row.time) or utcnow(),
+                time=as_utc(row.time) or utcnow(),
                 level=row.level,
                 node=row.node_name,
                 data=row.data,

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
-from pumpflix_cli.db.models import N8nLink, utcnow
+from pumpflix_cli.db.models import N8nLink
+from pumpflix_cli.records import utcnow
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Alembic migration in ``migrations/versions``; a test checks the two never drift 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from pumpflix_cli.records import utcnow
+
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 # SQLite has no BIGINT autoincrement; INTEGER PRIMARY KEY is its rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,10 +43,6 @@ NAMING = {
 
 SOURCE_TYPES = ("prebuilt", "user")
 INSTANCE_STATUSES = ("created", "deploying", "running", "success", "error", "canceled")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

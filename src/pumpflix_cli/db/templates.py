@@ -4,7 +4,6 @@ bulk, concurrency-safe upsert that import relies on."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,13 +27,12 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from pumpflix_cli.db.models import Instance, Template, TemplateVersion, utcnow
-from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso
+from pumpflix_cli.db.models import Instance, Template, TemplateVersion
+from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso, utcnow
+from pumpflix_cli.references import parse_reference
 
 OnConflict = Literal["update", "skip", "fail"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "failed"]
-_HEX_PREFIX = re.compile(r"^[0-9a-fA-F-]{6,36}$")
-MIN_PREFIX = 6
 
 # Every column but the n8n JSON: what lists and comparisons need.
 SUMMARY_COLUMNS = (
@@ -126,23 +124,20 @@ class TemplateStore:
 
     def resolve(self, ref: str) -> list[TemplateRecord]:
         """Templates a reference may mean: an id, an exact name, or a unique id prefix."""
-        try:
-            exact = uuid.UUID(ref)
-        except ValueError:
-            exact = None
-        if exact is not None:
-            rows = self.session.execute(select(*SUMMARY_COLUMNS).where(Template.id == exact))
+        parsed = parse_reference(ref)
+        if parsed.exact_id is not None:
+            rows = self.session.execute(
+                select(*SUMMARY_COLUMNS).where(Template.id == uuid.UUID(parsed.exact_id))
+            )
             return [record_from_row(row) for row in rows]
         by_name = self.session.execute(
             select(*SUMMARY_COLUMNS).where(Template.name == ref).order_by(Template.source_type)
         ).all()
-        if by_name or not _HEX_PREFIX.match(ref) or len(ref.replace("-", "")) < MIN_PREFIX:
+        if by_name or parsed.prefix is None:
             return [record_from_row(row) for row in by_name]
-        id_text = cast(Template.id, String)
-        # SQLite stores a UUID as 32 hex digits without dashes
-        prefix = ref.replace("-", "").lower() if self.dialect == "sqlite" else ref.lower()
+        prefix = parsed.sql_prefix(dashes=self.dialect != "sqlite")
         rows = self.session.execute(
-            select(*SUMMARY_COLUMNS).where(id_text.like(prefix + "%")).limit(20)
+            select(*SUMMARY_COLUMNS).where(cast(Template.id, String).like(prefix + "%")).limit(20)
         )
         return [record_from_row(row) for row in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,21 @@ from pumpflix_cli.errors import PumpflixError
 from pumpflix_cli.redact import mask_url, scrub
 
 if TYPE_CHECKING:
-    from pumpflix_cli.context import AppContext
+    from pumpflix_cli.cache.client import RedisClient
+    from pumpflix_cli.config import Settings
+    from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.n8n.client import N8nClient
+
+
+@dataclass(frozen=True)
+class Services:
+    """How to reach each service: the settings, and a factory per client (each called only
+    when its service is configured)."""
+
+    settings: Settings
+    database: Callable[[], Database]
+    redis: Callable[[], RedisClient]
+    n8n: Callable[[], N8nClient]
 
 
 @dataclass
@@ -39,14 +54,14 @@ def _failure(exc: Exception) -> str:
     return scrub(f"{type(exc).__name__}: {exc}")
 
 
-def check_database(app: AppContext) -> tuple[str, ServiceHealth]:
+def check_database(services: Services) -> tuple[str, ServiceHealth]:
     """The configured database; with no DATABASE_URL that is embedded SQLite, reported
     under ``sqlite`` while ``postgres`` shows as not configured."""
-    settings = app.settings
+    settings = services.settings
     key = "sqlite" if settings.embedded else "postgres"
     health = ServiceHealth(configured=True, ok=False, url=mask_url(settings.effective_database_url))
     try:
-        database = app.database(check_schema=False)
+        database = services.database()
         info = database.server_info()
         from pumpflix_cli.db.migrate import status
 
@@ -64,15 +79,15 @@ def check_database(app: AppContext) -> tuple[str, ServiceHealth]:
     return key, health
 
 
-def check_redis(app: AppContext) -> ServiceHealth:
-    settings = app.settings
+def check_redis(services: Services) -> ServiceHealth:
+    settings = services.settings
     if settings.redis_url is None:
         return ServiceHealth(configured=False, ok=False, error="REDIS_URL is not set")
     health = ServiceHealth(configured=True, ok=False, url=mask_url(settings.redis_url))
     try:
         from pumpflix_cli.cache.client import server_info
 
-        info = server_info(app.redis(), settings.redis_url)
+        info = server_info(services.redis(), settings.redis_url)
         health.ok, health.version, health.latencyMs = True, info.version, info.latency_ms
         health.details = {"cluster": info.cluster}
     except Exception as exc:
@@ -80,13 +95,13 @@ def check_redis(app: AppContext) -> ServiceHealth:
     return health
 
 
-def check_n8n(app: AppContext) -> ServiceHealth:
-    settings = app.settings
+def check_n8n(services: Services) -> ServiceHealth:
+    settings = services.settings
     if settings.n8n_url is None:
         return ServiceHealth(configured=False, ok=False, error="N8N_URL is not set")
     health = ServiceHealth(configured=True, ok=False, url=settings.n8n_url)
     try:
-        status = app.n8n().status()
+        status = services.n8n().status()
         health.version, health.latencyMs = status.version, status.latency_ms
         health.details = {"apiKeyValid": status.api_key_valid}
         if status.api_key_valid is None:
@@ -100,14 +115,14 @@ def check_n8n(app: AppContext) -> ServiceHealth:
     return health
 
 
-def check_all(app: AppContext) -> dict[str, ServiceHealth]:
-    db_key, db_health = check_database(app)
+def check_all(services: Services) -> dict[str, ServiceHealth]:
+    db_key, db_health = check_database(services)
     report: dict[str, ServiceHealth] = {}
     if db_key == "sqlite":
         report["postgres"] = ServiceHealth(
             configured=False, ok=False, error="DATABASE_URL is not set (embedded SQLite in use)"
         )
     report[db_key] = db_health
-    report["redis"] = check_redis(app)
-    report["n8n"] = check_n8n(app)
+    report["redis"] = check_redis(services)
+    report["n8n"] = check_n8n(services)
     return report

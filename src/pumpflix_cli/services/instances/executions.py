@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pumpflix_cli.db.instances import EventRecord, InstanceRecord, InstanceStore
+from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.records import EventRecord, InstanceRecord
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database

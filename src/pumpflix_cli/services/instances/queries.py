@@ -6,9 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pumpflix_cli.db.instances import EventRecord, InstanceRecord, InstanceStore
+from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.errors import ConflictError, InvalidInputError, NotFoundError, UsageError
-from pumpflix_cli.records import TemplateRecord, iso
+from pumpflix_cli.records import (
+    INSTANCE_SUMMARY,
+    EventRecord,
+    InstanceRecord,
+    TemplateRecord,
+    camel_json,
+)
+from pumpflix_cli.references import single
 from pumpflix_cli.services.instances.inputs import masked_inputs
 from pumpflix_cli.services.instances.run import KEEP_EXECUTION_DATA
 from pumpflix_cli.workflow import (
@@ -35,20 +42,7 @@ def instance_json(record: InstanceRecord, *, detail: bool = False) -> dict[str, 
     """What ``instances list`` prints; with ``detail``, what ``show`` adds: the inputs
     (secret-looking values masked), the credential mapping, the output, and the final
     JSON when it was loaded."""
-    data: dict[str, Any] = {
-        "id": record.id,
-        "status": record.status,
-        "templateId": record.template_id,
-        "templateName": record.template_name,
-        "templateVersion": record.template_version,
-        "n8nWorkflowId": record.n8n_workflow_id,
-        "n8nExecutionId": record.n8n_execution_id,
-        "error": record.error,
-        "createdAt": iso(record.created_at),
-        "updatedAt": iso(record.updated_at),
-        "startedAt": iso(record.started_at),
-        "finishedAt": iso(record.finished_at),
-    }
+    data = camel_json(record, only=INSTANCE_SUMMARY)
     if detail:
         data["inputs"] = masked_inputs(record.inputs)
         data["credentials"] = record.credentials
@@ -59,14 +53,7 @@ def instance_json(record: InstanceRecord, *, detail: bool = False) -> dict[str, 
 
 
 def event_json(event: EventRecord) -> dict[str, Any]:
-    return {
-        "time": iso(event.time),
-        "level": event.level,
-        "source": event.source,
-        "node": event.node,
-        "message": event.message,
-        "data": event.data,
-    }
+    return event.to_json()
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -82,16 +69,7 @@ def resolve_instance(
         if len(candidates) == 1 and final_workflow:
             found = store.get(candidates[0].id, final_workflow=True)
             candidates = [found] if found is not None else []
-    if not candidates:
-        raise NotFoundError(
-            f"no instance matches '{ref}'",
-            hint="give its id or a unique id prefix (6+ characters); "
-            "pumpflix instances list shows them",
-        )
-    if len(candidates) > 1:
-        listed = ", ".join(f"{c.id} ({c.status})" for c in candidates[:10])
-        raise UsageError(f"'{ref}' is ambiguous: {listed}", hint="give more of the id")
-    return candidates[0]
+    return single("instance", ref, candidates, lambda c: c.status)
 
 
 def list_instances(

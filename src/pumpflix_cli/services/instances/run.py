@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pumpflix_cli.db.instances import EventRecord, InstanceRecord, InstanceStore
+from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.errors import (
     InvalidInputError,
     PumpflixError,
     ServiceTimeoutError,
     UsageError,
 )
+from pumpflix_cli.records import EventRecord, InstanceRecord
+from pumpflix_cli.references import short_id
 from pumpflix_cli.services.instances.executions import (
     ExecutionSummary,
     find_execution,
@@ -79,7 +81,7 @@ class PreparedRun:
 
     @property
     def short_id(self) -> str:
-        return self.instance_id.replace("-", "")[:8]
+        return short_id(self.instance_id)
 
     @property
     def webhook_path(self) -> str:
@@ -146,14 +148,13 @@ def prepare_run(
             + ": n8n uses the credentials the template names, if it has them"
         )
     instance_id = str(uuid.uuid4())
-    short_id = instance_id.replace("-", "")[:8]
     try:
         deployed, entry = with_entry_point(
             final,
             webhook_path(instance_id),
             respond="lastNode" if request.wait else "onReceived",
         )
-        body = n8n_request_body(deployed, name=workflow_name(template.name, short_id))
+        body = n8n_request_body(deployed, name=workflow_name(template.name, short_id(instance_id)))
     except WorkflowError as exc:
         raise InvalidInputError(f"template '{template.name}' cannot run on n8n: {exc}") from None
     body["settings"] = {**body["settings"], **KEEP_EXECUTION_DATA}

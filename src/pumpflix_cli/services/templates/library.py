@@ -3,18 +3,17 @@ and deletion. Import and export live in their own modules."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pumpflix_cli.errors import ConflictError, NotFoundError, PumpflixError, UsageError
+from pumpflix_cli.errors import ConflictError, NotFoundError, PumpflixError
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
+from pumpflix_cli.references import match_reference, parse_reference
+from pumpflix_cli.references import single as single_reference
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.db.engine import Database
-
-MIN_PREFIX = 6
 
 
 def sort_key(record: TemplateRecord) -> tuple[str, str, str]:
@@ -24,31 +23,15 @@ def sort_key(record: TemplateRecord) -> tuple[str, str, str]:
 
 def match_ref(ref: str, records: Iterable[TemplateRecord]) -> list[TemplateRecord]:
     """What ``ref`` names among ``records``: the same rules as the database lookup."""
-    records = list(records)
-    try:
-        exact = str(uuid.UUID(ref))
-    except ValueError:
-        exact = None
-    if exact is not None:
-        return [r for r in records if r.id == exact]
-    named = [r for r in records if r.name == ref]
-    if named or len(ref.replace("-", "")) < MIN_PREFIX:
-        return named
-    prefix = ref.lower()
-    return [r for r in records if r.id.startswith(prefix)]
+    return match_reference(parse_reference(ref), records, name_of=lambda r: r.name)
 
 
 def single(ref: str, candidates: Sequence[TemplateRecord]) -> TemplateRecord:
-    if not candidates:
-        raise NotFoundError(
-            f"no template matches '{ref}'",
-            hint="give an id, a unique id prefix (6+ characters) or the exact name; "
-            "pumpflix templates list shows them",
-        )
-    if len(candidates) > 1:
-        listed = ", ".join(f"{c.id} ({c.source_type} '{c.name}')" for c in candidates[:10])
-        raise UsageError(f"'{ref}' is ambiguous: {listed}", hint="give the id instead")
-    return candidates[0]
+    return single_reference("template", ref, candidates, describe_template)
+
+
+def describe_template(record: TemplateRecord) -> str:
+    return f"{record.source_type} '{record.name}'"
 
 
 class TemplateLibrary:
