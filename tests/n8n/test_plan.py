@@ -6,10 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
-
 from pumpflix_cli.db.links import LinkRecord
-from pumpflix_cli.errors import UsageError
 from pumpflix_cli.records import TemplateRecord
 from pumpflix_cli.services.n8n.pairing import SyncState
 from pumpflix_cli.services.n8n.plan import SyncOptions, plan_sync
@@ -93,7 +90,7 @@ def test_a_change_on_one_side_flows_in_the_direction_asked_for() -> None:
     assert kinds(PULL, changed_there) == {"Flow": "pull-update"}
     plan = plan_sync(changed_there, PUSH)
     assert [a.kind for a in plan.actions] == ["unchanged"]
-    assert "changed in n8n since the last sync" in plan.notes[0]
+    assert [(note.kind, note.name) for note in plan.notes] == [("changed-in-n8n", "Flow")]
 
 
 def test_a_change_on_both_sides_is_a_conflict_unless_a_side_is_preferred() -> None:
@@ -182,19 +179,3 @@ def test_a_template_that_n8n_refuses_fails_alone() -> None:
 
     assert [a.kind for a in plan.actions] == ["fail", "create"]
     assert "n8n allows at most 128" in str(plan.actions[0].reason)
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (SyncOptions(push=False, pull=False), "say which way to sync"),
-        (SyncOptions(push=False, pull=True, prune=True), "--prune deletes from n8n"),
-        (SyncOptions(push=True, pull=False, prune=True, refs=["x"]), "--prune works on"),
-        (SyncOptions(push=False, pull=True, prefer="pumpflix"), "--prefer pumpflix needs"),
-        (SyncOptions(push=True, pull=False, prefer="n8n"), "--prefer n8n needs"),
-    ],
-)
-def test_contradictory_options_are_usage_errors(options: SyncOptions, message: str) -> None:
-    with pytest.raises(UsageError) as caught:
-        options.check()
-    assert message in caught.value.message

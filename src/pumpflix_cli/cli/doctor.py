@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from pumpflix_cli.cli.common import JsonOption, app_context
-from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.cli.common import JsonOption, app_context, finish
+
+if TYPE_CHECKING:
+    from pumpflix_cli.output import Output
+    from pumpflix_cli.services.health import HealthReport
 
 
 def doctor(ctx: typer.Context, json: JsonOption = False) -> None:
@@ -25,17 +30,13 @@ def doctor(ctx: typer.Context, json: JsonOption = False) -> None:
         )
     )
     out = app_.output
+    finish(out, report, lambda: _render(out, report))
 
-    def render() -> None:
-        rows = []
-        for name, health in report.items():
-            state = "ok" if health.ok else ("not configured" if not health.configured else "FAIL")
-            latency = f"{health.latencyMs:.1f} ms" if health.latencyMs is not None else ""
-            rows.append(
-                (name, state, health.version or "", latency, health.error or health.url or "")
-            )
-        out.table(["service", "state", "version", "latency", "detail"], rows)
 
-    out.emit({name: health.as_json() for name, health in report.items()}, render)
-    if not all(health.healthy for health in report.values()):
-        raise typer.Exit(int(ExitCode.UNAVAILABLE))
+def _render(out: Output, report: HealthReport) -> None:
+    rows = []
+    for name, health in report.services.items():
+        state = "ok" if health.ok else ("not configured" if not health.configured else "FAIL")
+        latency = f"{health.latency_ms:.1f} ms" if health.latency_ms is not None else ""
+        rows.append((name, state, health.version or "", latency, health.error or health.url or ""))
+    out.table(["service", "state", "version", "latency", "detail"], rows)

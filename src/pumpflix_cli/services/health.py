@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import camel_json
 from pumpflix_cli.redact import mask_url, scrub
 
 if TYPE_CHECKING:
@@ -32,16 +34,13 @@ class ServiceHealth:
     configured: bool
     ok: bool
     version: str | None = None
-    latencyMs: float | None = None  # noqa: N815 - the JSON field name
+    latency_ms: float | None = None
     error: str | None = None
     url: str | None = None
     details: dict[str, Any] | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        if data["details"] is None:
-            del data["details"]
-        return data
+    def to_json(self) -> dict[str, Any]:
+        return camel_json(self, skip=("details",) if self.details is None else ())
 
     @property
     def healthy(self) -> bool:
@@ -68,7 +67,7 @@ def check_database(services: Services) -> tuple[str, ServiceHealth]:
         schema = status(database)
         health.ok = True
         health.version = info.version
-        health.latencyMs = info.latency_ms
+        health.latency_ms = info.latency_ms
         health.details = {
             "schema": schema.current,
             "schemaHead": schema.head,
@@ -88,7 +87,7 @@ def check_redis(services: Services) -> ServiceHealth:
         from pumpflix_cli.cache.client import server_info
 
         info = server_info(services.redis(), settings.redis_url)
-        health.ok, health.version, health.latencyMs = True, info.version, info.latency_ms
+        health.ok, health.version, health.latency_ms = True, info.version, info.latency_ms
         health.details = {"cluster": info.cluster}
     except Exception as exc:
         health.error = _failure(exc)
@@ -102,7 +101,7 @@ def check_n8n(services: Services) -> ServiceHealth:
     health = ServiceHealth(configured=True, ok=False, url=settings.n8n_url)
     try:
         status = services.n8n().status()
-        health.version, health.latencyMs = status.version, status.latency_ms
+        health.version, health.latency_ms = status.version, status.latency_ms
         health.details = {"apiKeyValid": status.api_key_valid}
         if status.api_key_valid is None:
             health.error = "N8N_API_KEY is not set"
@@ -115,7 +114,23 @@ def check_n8n(services: Services) -> ServiceHealth:
     return health
 
 
-def check_all(services: Services) -> dict[str, ServiceHealth]:
+@dataclass(frozen=True)
+class HealthReport:
+    """Each service by name (``postgres`` or ``sqlite``, ``redis``, ``n8n``)."""
+
+    services: dict[str, ServiceHealth]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """UNAVAILABLE when a configured service is unhealthy."""
+        healthy = all(health.healthy for health in self.services.values())
+        return ExitCode.OK if healthy else ExitCode.UNAVAILABLE
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: health.to_json() for name, health in self.services.items()}
+
+
+def check_all(services: Services) -> HealthReport:
     db_key, db_health = check_database(services)
     report: dict[str, ServiceHealth] = {}
     if db_key == "sqlite":
@@ -125,4 +140,4 @@ def check_all(services: Services) -> dict[str, ServiceHealth]:
     report[db_key] = db_health
     report["redis"] = check_redis(services)
     report["n8n"] = check_n8n(services)
-    return report
+    return HealthReport(report)

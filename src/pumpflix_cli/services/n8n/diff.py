@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import camel_json
 from pumpflix_cli.services.n8n.pairing import SyncState
 from pumpflix_cli.workflow import WorkflowDiff, WorkflowError, diff_workflows
 
 Status = Literal["in-sync", "differs", "missing-in-n8n", "missing-in-pumpflix", "error"]
+_NAMING = ("name", "template_id", "source_type", "workflow_id", "status")
 
 
 @dataclass(frozen=True)
@@ -23,29 +26,23 @@ class DiffEntry:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "templateId": self.template_id,
-            "sourceType": self.source_type,
-            "workflowId": self.workflow_id,
-            "status": self.status,
-            "diff": None if self.diff is None else self.diff.to_json(),
-            "error": self.error,
-        }
+        diff = None if self.diff is None else self.diff.to_json()  # its own JSON shape
+        return camel_json(self, only=_NAMING) | {"diff": diff, "error": self.error}
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    entries: list[DiffEntry]
 
     @property
-    def details(self) -> str:
-        if self.error is not None:
-            return self.error
-        if self.diff is not None:
-            return self.diff.summary()
-        return {
-            "missing-in-n8n": "not in n8n (n8n sync --push creates it)",
-            "missing-in-pumpflix": "no template (n8n sync --pull imports it)",
-        }.get(self.status, "")
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK  # a difference is the answer, not a failure
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [entry.to_json() for entry in self.entries]
 
 
-def diff_state(state: SyncState) -> list[DiffEntry]:
+def diff_state(state: SyncState) -> DiffReport:
     """One entry per selected template, then (when no template was named) one per n8n
     workflow that no template holds."""
     entries: list[DiffEntry] = []
@@ -79,4 +76,4 @@ def diff_state(state: SyncState) -> list[DiffEntry]:
                     workflow_id=str(workflow["id"]),
                 )
             )
-    return entries
+    return DiffReport(entries)

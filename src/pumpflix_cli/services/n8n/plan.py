@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pumpflix_cli.errors import UsageError
-from pumpflix_cli.services.n8n.pairing import MANAGED_TAG, Pair, SyncState, is_managed
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import camel_json
+from pumpflix_cli.services.n8n.pairing import Pair, SyncState, is_managed
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
     WorkflowError,
@@ -35,7 +36,7 @@ ActionKind = Literal[
     "link",  # both sides hold the same content: record it, write nothing else
     "pull-update",  # a new template version from the workflow
     "pull-create",  # a new user template from a workflow made in n8n
-    "delete",  # --prune: a pumpflix workflow whose template is gone
+    "delete",  # pruning: a pumpflix workflow whose template is gone
     "unchanged",
     "conflict",
     "fail",
@@ -63,21 +64,6 @@ class SyncOptions:
     prune: bool = False
     prefer: Prefer | None = None
 
-    def check(self) -> None:
-        if not (self.push or self.pull):
-            raise UsageError("say which way to sync", hint="add --push, --pull or --both")
-        if self.prune and not self.push:
-            raise UsageError("--prune deletes from n8n, so it needs --push or --both")
-        if self.prune and self.refs:
-            raise UsageError(
-                "--prune works on the whole n8n, not on named templates",
-                hint="run it without template references",
-            )
-        if self.prefer == "pumpflix" and not self.push:
-            raise UsageError("--prefer pumpflix needs --push or --both")
-        if self.prefer == "n8n" and not self.pull:
-            raise UsageError("--prefer n8n needs --pull or --both")
-
 
 @dataclass
 class Action:
@@ -94,14 +80,42 @@ class Action:
     def workflow_id(self) -> str | None:
         return None if self.workflow is None else str(self.workflow["id"])
 
-    def problem(self) -> dict[str, Any]:
-        return {
-            "kind": "conflict" if self.kind == "conflict" else "failed",
-            "name": self.name,
-            "templateId": None if self.template is None else self.template.id,
-            "workflowId": self.workflow_id,
-            "error": self.reason,
-        }
+    def problem(self) -> SyncProblem:
+        return SyncProblem(
+            kind="conflict" if self.kind == "conflict" else "failed",
+            name=self.name,
+            template_id=None if self.template is None else self.template.id,
+            workflow_id=self.workflow_id,
+            error=self.reason,
+        )
+
+
+@dataclass(frozen=True)
+class SyncProblem:
+    """A conflict (changed on both sides and not settled) or a failed item. A conflict's
+    ``error`` says why it is one; how to settle it is the caller's to say."""
+
+    kind: Literal["conflict", "failed"]
+    name: str
+    template_id: str | None
+    workflow_id: str | None
+    error: str | None
+
+
+NoteKind = Literal[
+    "workflow-gone",  # the linked n8n workflow is gone from n8n
+    "changed-in-n8n",  # changed in n8n, but only pushing
+    "orphan-kept",  # tagged pumpflix, no template here, and not pruning
+]
+
+
+@dataclass(frozen=True)
+class PlanNote:
+    """Something the plan leaves alone that the user should hear about."""
+
+    kind: NoteKind
+    name: str
+    workflow_id: str | None = None
 
 
 @dataclass
@@ -109,7 +123,7 @@ class SyncPlan:
     options: SyncOptions
     state: SyncState
     actions: list[Action]
-    notes: list[str] = field(default_factory=list)
+    notes: list[PlanNote] = field(default_factory=list)
 
     @property
     def deletions(self) -> list[Action]:
@@ -121,6 +135,9 @@ class SyncPlan:
         return [a for a in self.actions if a.kind in ("create", "update")]
 
 
+_REPORT_FIELDS = ("created", "updated", "unchanged", "conflicts", "deleted", "failed", "errors")
+
+
 @dataclass
 class SyncReport:
     created: int = 0
@@ -129,7 +146,7 @@ class SyncReport:
     conflicts: int = 0
     deleted: int = 0
     failed: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[SyncProblem] = field(default_factory=list)
     dry_run: bool = False
     changes: list[tuple[str, str]] = field(default_factory=list)  # (what, name), for people
 
@@ -141,23 +158,22 @@ class SyncReport:
         elif counter != "unchanged":
             self.changes.append((action.kind, action.name))
 
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.failed:
+            return ExitCode.PARTIAL
+        if self.conflicts:
+            return ExitCode.CONFLICT
+        return ExitCode.OK
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "conflicts": self.conflicts,
-            "deleted": self.deleted,
-            "failed": self.failed,
-            "errors": self.errors,
-        }
+        return camel_json(self, only=_REPORT_FIELDS)
 
 
 # --- planning (no writes) -------------------------------------------------------------
 
 
 def plan_sync(state: SyncState, options: SyncOptions) -> SyncPlan:
-    options.check()
     plan = SyncPlan(options, state, [])
     for pair in state.pairs:
         action = _plan_pair(pair, options, plan.notes)
@@ -166,25 +182,22 @@ def plan_sync(state: SyncState, options: SyncOptions) -> SyncPlan:
     if options.pull and not state.selected_by_ref and "user" in options.types:
         plan.actions.extend(_plan_new_templates(state))
     if options.pull and not options.push:
-        for workflow in state.orphans:
-            plan.notes.append(
-                f"n8n workflow '{workflow.get('name')}' ({workflow['id']}) is tagged "
-                f"{MANAGED_TAG} but has no template here: left alone "
-                "(n8n sync --push --prune deletes it)"
-            )
+        plan.notes.extend(
+            PlanNote("orphan-kept", str(w.get("name")), str(w["id"])) for w in state.orphans
+        )
     if options.prune:
         plan.actions.extend(Action("delete", str(w.get("name")), workflow=w) for w in state.orphans)
     return plan
 
 
-def _plan_pair(pair: Pair, options: SyncOptions, notes: list[str]) -> Action | None:
+def _plan_pair(pair: Pair, options: SyncOptions, notes: list[PlanNote]) -> Action | None:
     template, workflow, link = pair.template, pair.workflow, pair.link
     name = template.name
     if workflow is None:
         if options.push:
             return _push_action("create", template, None)
         if link is not None:
-            notes.append(f"'{name}': its n8n workflow {link.workflow_id} is gone from n8n")
+            notes.append(PlanNote("workflow-gone", name, link.workflow_id))
         return None
     template_changed = link is None or template.content_hash != link.content_hash
     n8n_changed = link is None or workflow.get("updatedAt") != link.n8n_updated_at
@@ -210,15 +223,9 @@ def _plan_pair(pair: Pair, options: SyncOptions, notes: list[str]) -> Action | N
             if link is None
             else "changed in pumpflix and in n8n since the last sync"
         )
-        return Action(
-            "conflict",
-            name,
-            template,
-            workflow,
-            reason=f"{why}; --prefer pumpflix or --prefer n8n decides",
-        )
+        return Action("conflict", name, template, workflow, reason=why)
     if n8n_changed and options.push:
-        notes.append(f"'{name}' changed in n8n since the last sync (n8n sync --pull brings it)")
+        notes.append(PlanNote("changed-in-n8n", name, str(workflow["id"])))
     return Action("unchanged", name, template, workflow)
 
 
@@ -227,7 +234,7 @@ def _winner(
 ) -> str | None:
     """Which side's content should land: "pumpflix", "n8n", "conflict", or None (the
     changed side is not the direction asked for)."""
-    if unlinked:  # no baseline: the direction asked for decides, or --prefer for --both
+    if unlinked:  # no baseline: the direction asked for decides, or `prefer` for both
         if options.push and options.pull:
             return options.prefer or "conflict"
         return "pumpflix" if options.push else "n8n"
@@ -282,6 +289,3 @@ def _plan_new_templates(state: SyncState) -> list[Action]:
                     continue
             actions.append(Action("fail", name, None, workflow, reason=reason))
     return actions
-
-
-# --- carrying a plan out --------------------------------------------------------------

@@ -11,6 +11,8 @@ from pumpflix_cli.errors import (
     PumpflixError,
     ServiceUnavailableError,
 )
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import camel_json
 from pumpflix_cli.services.n8n.pairing import is_managed
 
 if TYPE_CHECKING:
@@ -29,16 +31,12 @@ class N8nStatusReport:
     # Why the command fails, if it does; raised after the report is printed.
     problem: PumpflixError | None = None
 
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.problem is None else self.problem.exit_code
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "reachable": self.reachable,
-            "version": self.version,
-            "apiKeyValid": self.api_key_valid,
-            "workflows": self.workflows,
-            "managed": self.managed,
-            "latencyMs": self.latency_ms,
-        }
+        return camel_json(self, skip=("problem",))
 
 
 def n8n_status(client: N8nClient) -> N8nStatusReport:

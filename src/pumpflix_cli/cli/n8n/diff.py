@@ -1,0 +1,70 @@
+"""``pumpflix n8n diff``: each template against its n8n workflow."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from pumpflix_cli.cli.common import (
+    JsonOption,
+    TypeFilter,
+    TypeOption,
+    app_context,
+    finish,
+    types_of,
+)
+from pumpflix_cli.cli.n8n.options import RefsArgument
+
+if TYPE_CHECKING:
+    from pumpflix_cli.output import Output
+    from pumpflix_cli.services.n8n.diff import DiffEntry, DiffReport
+
+# What to do about a workflow missing on one side.
+MISSING = {
+    "missing-in-n8n": "not in n8n (n8n sync --push creates it)",
+    "missing-in-pumpflix": "no template (n8n sync --pull imports it)",
+}
+
+
+def diff(
+    ctx: typer.Context,
+    refs: RefsArgument = None,
+    type_: TypeOption = TypeFilter.all,
+    json: JsonOption = False,
+) -> None:
+    """Per template: in sync with its n8n workflow, differs (nodes added, removed or
+    changed, connections, settings; positions and node ids ignored), or missing on one
+    side. "added" nodes are in n8n only, "removed" ones in the template only."""
+    from pumpflix_cli.services.n8n.diff import diff_state
+    from pumpflix_cli.services.n8n.pairing import load_state
+
+    app_ = app_context(ctx, json_output=json)
+    out = app_.output
+    state = load_state(
+        app_.n8n(), app_.database, app_.library(), types=types_of(type_), refs=list(refs or [])
+    )
+    report = diff_state(state)
+    finish(out, report, lambda: _render(out, report))
+
+
+def _render(out: Output, report: DiffReport) -> None:
+    if not report.entries:
+        out.info("no templates and no n8n workflows to compare")
+        return
+    out.table(
+        ["name", "type", "n8n id", "status", "details"],
+        [
+            (e.name, e.source_type or "—", e.workflow_id or "—", e.status, _details(e))
+            for e in report.entries
+        ],
+        no_wrap=["n8n id", "status"],
+    )
+
+
+def _details(entry: DiffEntry) -> str:
+    if entry.error is not None:
+        return entry.error
+    if entry.diff is not None:
+        return entry.diff.summary()
+    return MISSING.get(entry.status, "")
