@@ -214,7 +214,7 @@ def import_templates(
 
 
 def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str], None]) -> None:
-    if candidate.prepared.repaired:  # asked for with --repair: counted, not warned about
+    if candidate.prepared.repaired:  # the caller asked for it: counted, not warned about
         report.repaired.append(candidate.path)
     for finding in candidate.prepared.secrets:
         note = f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
