@@ -77,11 +77,14 @@ def format_size(count: int) -> str:
     return f"{size:.1f} GB"
 
 
-def format_duration(seconds: float) -> str:
-    """A span as ``850 ms``, ``12.3 s``, ``4m05s`` or ``2h03m``."""
-    if seconds < 1:
+def format_duration(seconds: float, precision: str = "auto") -> str:
+    """A span as ``850 ms``, ``12.3 s``, ``4m05s`` or ``2h03m``.
+
+    ``precision="second"`` keeps whole minutes and seconds under a minute too (``0m05s``),
+    for spans counted in whole seconds such as a TTL."""
+    if precision == "auto" and seconds < 1:
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
+    if precision == "auto" and seconds < 60:
         return f"{seconds:.1f} s"
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)

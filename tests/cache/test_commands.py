@@ -4,6 +4,7 @@ PostgreSQL: what each does, and that none of them breaks the read path's promise
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,6 +158,7 @@ def test_stats_renders_a_table(cli: CliRun, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "prebuilt" in result.stdout
     assert "last warm" in result.stdout
+    assert re.search(r"\b(1h00m|59m\d\ds)\b", result.stdout)  # the lists' TTL
 
 
 # --- flush ---------------------------------------------------------------------------
@@ -242,6 +244,7 @@ def test_verify_finds_a_planted_stale_entry(
     human = cli("cache", "verify")
     assert human.exit_code == ExitCode.FAILURE
     assert "stale" in human.stdout
+    assert "the cache is inconsistent" in human.stderr
 
 
 def test_verify_finds_orphans_and_stale_lists(

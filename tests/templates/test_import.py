@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pumpflix_cli.config import Settings
+from pumpflix_cli.db.engine import Database
+from pumpflix_cli.db.templates import TemplateDraft, TemplateStore
 from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import Backend, CliRun
 from tests.factories import workflow, write
@@ -157,6 +160,31 @@ def test_on_conflict_skip_and_fail(cli: CliRun, tmp_path: Path) -> None:
     code, failed = import_json(cli, str(path), "--on-conflict", "fail")
     assert (code, failed["failed"]) == (ExitCode.DATA_ERR, 1)
     assert "different content" in failed["errors"][0]["error"]
+    assert list_json(cli)[0]["version"] == 1
+
+
+def test_the_store_leaves_a_conflict_for_the_importer_to_decide(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    import_json(cli, str(write(tmp_path, "a.json", workflow("A"))))
+    (template,) = list_json(cli)
+    draft = TemplateDraft(
+        name="A",
+        source_type="user",
+        workflow={"nodes": []},
+        content_hash="0" * 64,
+        required_credentials=[],
+        input_variables=[],
+    )
+    database = Database(Settings())
+    try:
+        with database.session() as session:
+            (result,) = TemplateStore(session).upsert([draft], update_changed=False)
+    finally:
+        database.dispose()
+    assert (result.outcome, result.id, result.version) == ("conflict", template["id"], 1)
+    assert result.existing is not None
+    assert result.existing.content_hash == template["contentHash"]
     assert list_json(cli)[0]["version"] == 1
 
 

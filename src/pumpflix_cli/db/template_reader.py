@@ -12,7 +12,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Template, TemplateVersion
-from pumpflix_cli.db.templates import SUMMARY_COLUMNS, record_from_row
+from pumpflix_cli.db.template_rows import SUMMARY_COLUMNS, record_from_row
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord, TemplateVersionInfo, iso
 
 # Core columns (not the ORM's attributes): these queries return plain rows, many of them.

@@ -8,12 +8,28 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.cache.templates import KeyState
-from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
+from pumpflix_cli.errors import ServiceUnavailableError
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord, camel_json
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.services.cache.warm import WarmReport
+
+
+# The JSON's keys in order: the ratio (computed) sits after the counts it comes from.
+TYPE_STATS_FIELDS = (
+    "hits",
+    "misses",
+    "hit_ratio",
+    "invalidations",
+    "entries",
+    "keys",
+    "bytes",
+    "index_cached",
+    "index_ttl",
+)
 
 
 @dataclass
@@ -33,17 +49,7 @@ class TypeStats:
         return round(self.hits / reads, 4) if reads else None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "hits": self.hits,
-            "misses": self.misses,
-            "hitRatio": self.hit_ratio,
-            "invalidations": self.invalidations,
-            "entries": self.entries,
-            "keys": self.keys,
-            "bytes": self.bytes,
-            "indexCached": self.index_cached,
-            "indexTtl": self.index_ttl,
-        }
+        return camel_json(self, only=TYPE_STATS_FIELDS)
 
 
 @dataclass
@@ -55,15 +61,11 @@ class CacheStats:
     unreadable: int
     last_warm: dict[str, Any] | None
 
+    exit_code = ExitCode.OK
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "byType": {t: s.to_json() for t, s in self.by_type.items()},
-            "keys": self.keys,
-            "bytes": self.bytes,
-            "tombstones": self.tombstones,
-            "unreadable": self.unreadable,
-            "lastWarm": self.last_warm,
-        }
+        by_type = {t: s.to_json() for t, s in self.by_type.items()}
+        return {"byType": by_type} | camel_json(self, skip=("by_type",))
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Finding:
     reason: str
 
     def to_json(self) -> dict[str, str]:
-        return {"key": self.key, "id": self.id, "reason": self.reason}
+        return camel_json(self)
 
 
 @dataclass
@@ -90,17 +92,13 @@ class VerifyReport:
     def consistent(self) -> bool:
         return not self.stale and not self.orphaned
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when a cached entry or list is stale or orphaned; a cold key is not wrong."""
+        return ExitCode.OK if self.consistent else ExitCode.FAILURE
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "consistent": self.consistent,
-            "checked": self.checked,
-            "cached": self.cached,
-            "stale": [f.to_json() for f in self.stale],
-            "orphaned": [f.to_json() for f in self.orphaned],
-            "missing": self.missing,
-            "unreadable": self.unreadable,
-            "indexes": self.indexes,
-        }
+        return {"consistent": self.consistent} | camel_json(self)
 
 
 def _differences(cached: TemplateRecord, current: TemplateRecord) -> list[str]:
@@ -121,6 +119,17 @@ class CacheService:
     def __init__(self, database: Callable[[], Database], cache: TemplateCache) -> None:
         self._database = database
         self.cache = cache
+
+    @classmethod
+    def of(cls, database: Callable[[], Database], cache: TemplateCache | None) -> CacheService:
+        """The cache's operations, or the error saying that there is no cache to operate on."""
+        if cache is None:
+            raise ServiceUnavailableError(
+                "Redis",
+                "the cache is not configured (REDIS_URL is not set)",
+                hint="set REDIS_URL, e.g. redis://127.0.0.1:6379/0",
+            )
+        return cls(database, cache)
 
     # --- warm ------------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.cache.templates import entry_payload
-from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import TemplateRecord, camel_json
 from pumpflix_cli.services.templates.library import sort_key
 
 if TYPE_CHECKING:
@@ -56,13 +57,10 @@ class WarmReport:
     skipped: int = 0  # changed by a concurrent write while warming: the next read loads them
     indexes: int = 0
 
+    exit_code = ExitCode.OK
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "warmed": self.warmed,
-            "byType": self.by_type,
-            "seconds": self.seconds,
-            "skipped": self.skipped,
-        }
+        return camel_json(self, only=("warmed", "by_type", "seconds", "skipped"))
 
 
 def warm(

@@ -141,7 +141,7 @@ def promote(
             raise ConflictError(
                 f"a user template named '{name}' exists already", hint="choose another --name"
             )
-        (result,) = templates.upsert([draft], "fail")
+        (result,) = templates.upsert([draft], update_changed=False)
         if result.outcome != "created" or result.id is None:
             raise ConflictError(result.error or f"a user template named '{name}' exists already")
         InstanceStore(session).add_events(

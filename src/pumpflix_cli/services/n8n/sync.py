@@ -232,7 +232,7 @@ def _write(
     action_of = {id(draft): action for draft, action in zip(drafts, pulls, strict=True)}
     with database().session() as session:
         # upsert returns its results in its own order; each names its draft
-        results = TemplateStore(session).upsert(drafts, "update") if drafts else []
+        results = TemplateStore(session).upsert(drafts, update_changed=True) if drafts else []
         for result in results:
             action = action_of[id(result.draft)]
             if result.outcome == "failed" or result.id is None:

@@ -13,11 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import TemplateRecord, camel_json
 from pumpflix_cli.services.templates.sources import (
     Candidate,
     FileEntry,
     ImportOptions,
     JsonSpool,
+    OnConflict,
     collect_files,
     load_all,
 )
@@ -29,9 +32,32 @@ if TYPE_CHECKING:
     from pumpflix_cli.db.templates import TemplateDraft, WriteResult
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
-__all__ = ["ImportOptions", "ImportReport", "collect_files", "import_templates"]
+__all__ = ["ImportFailure", "ImportOptions", "ImportReport", "collect_files", "import_templates"]
 
 BATCH = 500
+
+REPORT_FIELDS = (
+    "created",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "errors",
+    "warnings",
+    "repaired",
+    "templates",
+    "dry_run",
+)
+
+
+@dataclass
+class ImportFailure:
+    """One item that did not land, and why. ``conflict`` is the existing template when the
+    item was refused because its content differs (``on_conflict`` "fail")."""
+
+    path: str
+    error: str
+    conflict: TemplateRecord | None = None
 
 
 @dataclass
@@ -41,7 +67,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: int = 0
     failed: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
+    failures: list[ImportFailure] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)  # files whose connections were rewritten
     templates: list[dict[str, Any]] = field(default_factory=list)
@@ -52,23 +78,26 @@ class ImportReport:
     def landed(self) -> int:
         return self.created + self.updated + self.unchanged + self.skipped
 
-    def fail(self, path: str, error: str) -> None:
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return [{"path": f.path, "error": f.error} for f in self.failures]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when everything landed; 5 when some items failed and the rest landed; 65 when
+        nothing valid was given, or when ``atomic`` made one failure stop them all."""
+        if not self.failed:
+            return ExitCode.OK
+        if self.atomic or not self.landed:
+            return ExitCode.DATA_ERR
+        return ExitCode.PARTIAL
+
+    def fail(self, path: str, error: str, conflict: TemplateRecord | None = None) -> None:
         self.failed += 1
-        self.errors.append({"path": path, "error": error})
+        self.failures.append(ImportFailure(path, error, conflict))
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "repaired": self.repaired,
-            "templates": self.templates,
-            "dryRun": self.dry_run,
-        }
+        return camel_json(self, only=REPORT_FIELDS)
 
 
 def deduplicate(candidates: Sequence[Candidate], report: ImportReport) -> list[Candidate]:
@@ -112,16 +141,33 @@ def _draft(candidate: Candidate, spool: JsonSpool) -> TemplateDraft:
 
 
 def _record(
-    report: ImportReport, path_of: dict[int, str], results: Sequence[WriteResult]
+    report: ImportReport,
+    path_of: dict[int, str],
+    results: Sequence[WriteResult],
+    on_conflict: OnConflict,
 ) -> dict[str, list[str]]:
-    """Count the outcomes; return what changed, by type, for cache invalidation."""
+    """Count the outcomes; return what changed, by type, for cache invalidation. An
+    existing template with other content (left by the store) is skipped or failed, as
+    ``on_conflict`` says."""
     changed: dict[str, list[str]] = defaultdict(list)
     for result in results:
         path = path_of[id(result.draft)]
-        if result.outcome == "failed":
+        outcome: str = result.outcome
+        if outcome == "conflict" and result.existing is not None:
+            if on_conflict == "fail":
+                existing = result.existing
+                report.fail(
+                    path,
+                    f"template '{existing.name}' ({existing.source_type}) exists with "
+                    "different content",
+                    conflict=existing,
+                )
+                continue
+            outcome = "skipped"
+        if outcome == "failed":
             report.fail(path, result.error or "refused")
             continue
-        setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+        setattr(report, outcome, getattr(report, outcome) + 1)
         report.templates.append(
             {
                 "path": path,
@@ -129,12 +175,12 @@ def _record(
                 "name": result.draft.name,
                 "sourceType": result.draft.source_type,
                 "version": result.version,
-                "outcome": result.outcome,
+                "outcome": outcome,
             }
         )
-        if result.outcome == "created":  # nothing cached yet: only its type's index changed
+        if outcome == "created":  # nothing cached yet: only its type's index changed
             changed.setdefault(result.draft.source_type, [])
-        elif result.outcome == "updated" and result.id is not None:
+        elif outcome == "updated" and result.id is not None:
             changed[result.draft.source_type].append(result.id)
             if result.previous_type and result.previous_type != result.draft.source_type:
                 changed[result.previous_type].append(result.id)
@@ -168,7 +214,7 @@ def import_templates(
 
 
 def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str], None]) -> None:
-    if candidate.prepared.repaired:  # asked for with --repair: counted, not warned about
+    if candidate.prepared.repaired:  # the caller asked for it: counted, not warned about
         report.repaired.append(candidate.path)
     for finding in candidate.prepared.secrets:
         note = f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
@@ -200,7 +246,9 @@ def _write(
     def upsert(session: Session, chunk: Sequence[Candidate]) -> dict[str, list[str]]:
         drafts = [_draft(c, spool) for c in chunk]
         path_of = {id(draft): c.path for draft, c in zip(drafts, chunk, strict=True)}
-        return _record(report, path_of, TemplateStore(session).upsert(drafts, options.on_conflict))
+        store = TemplateStore(session)
+        results = store.upsert(drafts, update_changed=options.on_conflict == "update")
+        return _record(report, path_of, results, options.on_conflict)
 
     if options.atomic:
         changed: dict[str, list[str]] = defaultdict(list)

@@ -34,6 +34,14 @@ def describe_template(record: TemplateRecord) -> str:
     return f"{record.source_type} '{record.name}'"
 
 
+class TemplatesInUseError(ConflictError):
+    """A delete refused because instances use some of the templates (count by id)."""
+
+    def __init__(self, message: str, in_use: Mapping[str, int]) -> None:
+        super().__init__(message)
+        self.in_use = dict(in_use)
+
+
 class TemplateLibrary:
     """Reads through the cache when there is one; every write invalidates what it touched.
 
@@ -67,7 +75,7 @@ class TemplateLibrary:
             self._warn(
                 f"{exc.message}; the cache may hold old copies of the changed templates",
             )
-            self._warn("run `pumpflix cache flush --yes` once Redis is back")
+            self._warn("run `pumpflix cache flush` once Redis is back")
             self.cache = None
 
     # --- reading -----------------------------------------------------------------------
@@ -209,10 +217,7 @@ class TemplateLibrary:
                 names = ", ".join(
                     f"'{r.name}' ({in_use[r.id]} instances)" for r in records if r.id in in_use
                 )
-                raise ConflictError(
-                    f"instances use {names}",
-                    hint="--force deletes anyway; the instances keep their JSON",
-                )
+                raise TemplatesInUseError(f"instances use {names}", in_use)
             store.delete(ids)
         ids_by_type: dict[str, list[str]] = {}
         for record in records:

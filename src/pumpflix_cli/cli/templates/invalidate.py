@@ -1,0 +1,36 @@
+"""``pumpflix templates invalidate``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pumpflix_cli.cli.common import JsonOption, SourceType, app_context
+from pumpflix_cli.cli.completion import complete_template_ref
+
+
+def invalidate(
+    ctx: typer.Context,
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[REF]...", autocompletion=complete_template_ref),
+    ] = None,
+    type_: Annotated[
+        SourceType | None, typer.Option("--type", help="Every template of this type.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every template.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Drop cached copies so the next read comes from the database."""
+    from pumpflix_cli.errors import UsageError
+
+    if not refs and type_ is None and not all_:
+        raise UsageError("say what to invalidate", hint="give REFs, --type T or --all")
+    app_ = app_context(ctx, json_output=json)
+    library = app_.library()
+    records = library.resolve_many(refs) if refs else []
+    types = ["prebuilt", "user"] if all_ else ([type_.value] if type_ else [])
+    count = library.invalidate(records, types)
+    out = app_.output
+    out.emit({"invalidated": count}, lambda: out.text(f"invalidated {count} templates"))
