@@ -366,11 +366,13 @@ def test_keyed_by_id_connections_are_repaired() -> None:
     validate(repaired)
 
 
-def test_keyed_by_id_connections_are_refused_without_repair_with_a_hint() -> None:
+def test_keyed_by_id_connections_are_refused_as_repairable() -> None:
     message = error_of(validate, by_id(chain()))
     assert "keyed by node id" in message
     assert "'id-trigger' is the id of node 'Trigger'" in message
-    assert "--repair" in message
+    with pytest.raises(WorkflowError) as caught:
+        validate(by_id(chain()))
+    assert caught.value.remedy == "repair"  # the caller words the cure (pure: no flags here)
 
 
 def test_prepare_repairs_only_when_asked() -> None:

@@ -12,7 +12,17 @@ class WorkflowError(ValueError):
 
     The message is a single line that is safe to print: it names keys, node names and
     positions, never parameter values (which may be secrets) or large content.
+    ``remedy`` names what would make the document acceptable, for the caller to word
+    (``"repair"``: rewriting id-keyed connections to names).
     """
+
+    remedy: str | None = None
+
+
+class IdKeyedConnectionsError(WorkflowError):
+    """Connections keyed by node id instead of node name: repairable."""
+
+    remedy = "repair"
 
 
 def quote(text: str, limit: int = _MAX_QUOTED) -> str:

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from pumpflix_cli.workflow.errors import WorkflowError, describe, quote
+from pumpflix_cli.workflow.errors import IdKeyedConnectionsError, WorkflowError, describe, quote
 
 MAX_NAME_LENGTH = 200
 
@@ -183,9 +183,9 @@ def _check_connection_references(
     if unknown:
         source, target = unknown[0]
         ref = source if target is None else target
-        raise WorkflowError(
+        raise IdKeyedConnectionsError(
             f"connections are keyed by node id, not node name ({quote(ref)} is the id of "
-            f"node {quote(ids[ref][0])}); use --repair to rewrite them to names"
+            f"node {quote(ids[ref][0])})"
         )
 
 

@@ -94,10 +94,12 @@ def import_(
 
 
 def _name_the_option(report: ImportReport) -> None:
-    """An item refused because an existing template differs says which option refused it."""
+    """A failure an option caused or would cure says which option."""
     for failure in report.failures:
         if failure.conflict is not None:
             failure.error = f"{failure.error} (--on-conflict fail)"
+        elif failure.remedy == "repair":
+            failure.error = f"{failure.error}; use --repair to rewrite them to names"
 
 
 def _render(out: Output, report: ImportReport) -> None:

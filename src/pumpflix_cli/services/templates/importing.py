@@ -53,11 +53,13 @@ REPORT_FIELDS = (
 @dataclass
 class ImportFailure:
     """One item that did not land, and why. ``conflict`` is the existing template when the
-    item was refused because its content differs (``on_conflict`` "fail")."""
+    item was refused because its content differs (``on_conflict`` "fail"); ``remedy`` what
+    would make the file acceptable (``"repair"``)."""
 
     path: str
     error: str
     conflict: TemplateRecord | None = None
+    remedy: str | None = None
 
 
 @dataclass
@@ -92,9 +94,16 @@ class ImportReport:
             return ExitCode.DATA_ERR
         return ExitCode.PARTIAL
 
-    def fail(self, path: str, error: str, conflict: TemplateRecord | None = None) -> None:
+    def fail(
+        self,
+        path: str,
+        error: str,
+        conflict: TemplateRecord | None = None,
+        *,
+        remedy: str | None = None,
+    ) -> None:
         self.failed += 1
-        self.failures.append(ImportFailure(path, error, conflict))
+        self.failures.append(ImportFailure(path, error, conflict, remedy))
 
     def to_json(self) -> dict[str, Any]:
         return camel_json(self, only=REPORT_FIELDS)
@@ -202,8 +211,8 @@ def import_templates(
     with JsonSpool() as spool:
         for found, failures in load_all(files, options, stdin, progress):
             candidates.extend(spool.hold(candidate) for candidate in found)
-            for item, reason in failures:
-                report.fail(item, reason)
+            for failure in failures:
+                report.fail(failure.path, failure.reason, remedy=failure.remedy)
         for candidate in candidates:
             _warn_about(candidate, report, warn)
         kept = deduplicate(candidates, report)

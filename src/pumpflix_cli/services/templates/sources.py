@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from itertools import repeat
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, NamedTuple
 
 from pumpflix_cli.errors import UsageError
 from pumpflix_cli.workflow import (
@@ -106,16 +106,24 @@ def _stem(label: str) -> str:
     return "stdin" if label == STDIN else Path(label).stem
 
 
+class LoadFailure(NamedTuple):
+    """A file or document that is not a valid workflow; ``remedy`` as on `WorkflowError`."""
+
+    path: str
+    reason: str
+    remedy: str | None = None
+
+
 def load_candidates(
     label: str, data: bytes, options: ImportOptions
-) -> tuple[list[Candidate], list[tuple[str, str]]]:
+) -> tuple[list[Candidate], list[LoadFailure]]:
     """Every workflow in one file, or ``(label, reason)`` for those that are not valid."""
     try:
         documents = split_documents(parse_json(data, max_depth=options.max_depth))
     except WorkflowError as exc:
-        return [], [(label, str(exc))]
+        return [], [LoadFailure(label, str(exc), exc.remedy)]
     candidates: list[Candidate] = []
-    errors: list[tuple[str, str]] = []
+    errors: list[LoadFailure] = []
     many = len(documents) > 1
     for index, document in enumerate(documents):
         item = f"{label}[{index}]" if many else label
@@ -124,7 +132,7 @@ def load_candidates(
             prepared = prepare(document, fallback_name=fallback, repair=options.repair)
             candidates.append(_candidate(item, prepared, options))
         except WorkflowError as exc:
-            errors.append((item, str(exc)))
+            errors.append(LoadFailure(item, str(exc), exc.remedy))
     return candidates, errors
 
 
@@ -180,7 +188,7 @@ class JsonSpool:
         return self._file.read(length).decode()
 
 
-Loaded = tuple[list[Candidate], list[tuple[str, str]]]
+Loaded = tuple[list[Candidate], list[LoadFailure]]
 PARALLEL_FROM = 64  # files; below this, worker processes cost more than they save
 
 
@@ -188,13 +196,13 @@ def load_file(entry: FileEntry, options: ImportOptions, stdin: IO[bytes] | None 
     """Read and check one file: its valid workflows and the failures, by path."""
     label, path, error = entry
     if error is not None:
-        return [], [(label, error)]
+        return [], [LoadFailure(label, error)]
     try:
         data = read_limited(path, stdin, options.max_file_bytes)
     except WorkflowError as exc:
-        return [], [(label, str(exc))]
+        return [], [LoadFailure(label, str(exc), exc.remedy)]
     except OSError as exc:
-        return [], [(label, exc.strerror or str(exc))]
+        return [], [LoadFailure(label, exc.strerror or str(exc))]
     return load_candidates(label, data, options)
 
 
