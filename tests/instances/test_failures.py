@@ -20,7 +20,8 @@ from pumpflix_cli.errors import ServiceTimeoutError, ServiceUnavailableError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.n8n.client import N8nClient
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.instances.run import RunOutcome, RunRequest, prepare_run, run_instance
+from pumpflix_cli.services.instances.prepare import RunRequest, prepare_run
+from pumpflix_cli.services.instances.run import RunOutcome, run_instance
 from pumpflix_cli.services.templates.library import TemplateLibrary
 from tests.conftest import CliRun
 from tests.factories import workflow, write
@@ -51,7 +52,7 @@ def template(cli: CliRun, database: Database, tmp_path: Path) -> TemplateRecord:
 def run(database: Database, template: TemplateRecord, handler: Handler) -> RunOutcome:
     client = N8nClient(URL, KEY, transport=httpx.MockTransport(handler), backoff=0.0)
     try:
-        prepared = prepare_run(RunRequest("Hello", timeout=5.0), template, lambda _m: None)
+        prepared = prepare_run(RunRequest("Hello", timeout=5.0), template)
         return run_instance(
             prepared, client=client, database=lambda: database, sleep=lambda _s: None
         )
@@ -70,7 +71,7 @@ def test_a_503_while_deploying_leaves_a_failed_instance_saying_why(
     outcome = run(database, template, handler)
 
     assert isinstance(outcome.problem, ServiceUnavailableError)
-    assert outcome.problem.exit_code == ExitCode.UNAVAILABLE
+    assert outcome.exit_code == ExitCode.UNAVAILABLE
     assert outcome.instance.status == "error"
     assert outcome.instance.error is not None and "answered 503" in outcome.instance.error
     assert outcome.instance.finished_at is not None
@@ -103,8 +104,13 @@ def test_a_webhook_that_never_answers_is_a_timeout_and_the_run_stays_running(
     outcome = run(database, template, handler)
 
     assert isinstance(outcome.problem, ServiceTimeoutError)
-    assert outcome.problem.exit_code == ExitCode.TEMP_FAIL
+    assert outcome.exit_code == ExitCode.TEMP_FAIL
     instance = outcome.instance
+    # A library caller is pointed at the command; the command line adds its flag.
+    assert (
+        outcome.problem.hint
+        == f"it may still be running: pumpflix instances logs {instance.short_id}"
+    )
     assert (instance.status, instance.n8n_workflow_id, instance.n8n_execution_id) == (
         "running",
         "wf1",

@@ -1,5 +1,6 @@
 """The pure parts of instances: reading what `instances run` is given, masking secrets,
-entry points swapped in and undone, n8n executions read into events."""
+preparing a run, entry points swapped in and undone. Executions read into events are in
+tests/workflow/test_executions.py."""
 
 from __future__ import annotations
 
@@ -11,21 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pumpflix_cli.cli.instances.inputs import collect_variables, parse_input, parse_pairs
+from pumpflix_cli.cli.instances.run import unused_warnings
 from pumpflix_cli.errors import InvalidInputError, UsageError
+from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import TemplateRecord
-from pumpflix_cli.services.instances.executions import summarize
-from pumpflix_cli.services.instances.inputs import (
-    collect_variables,
-    mask_secrets,
-    parse_input,
-    parse_pairs,
-)
-from pumpflix_cli.services.instances.run import (
+from pumpflix_cli.services.instances.prepare import (
     KEEP_EXECUTION_DATA,
     RunRequest,
+    VariablesNeededError,
     prepare_run,
     workflow_name,
 )
+from pumpflix_cli.services.instances.queries import mask_secrets
 from pumpflix_cli.workflow import (
     entry_point_of,
     n8n_request_body,
@@ -115,21 +114,22 @@ def test_secret_looking_inputs_are_masked() -> None:
 
 def test_every_missing_variable_is_named_before_anything_happens() -> None:
     request = RunRequest("Greeter", variables={"GREETING_TARGET": "Labs"})
-    with pytest.raises(UsageError) as raised:
-        prepare_run(request, greeting_template(), lambda _m: None)
+    with pytest.raises(VariablesNeededError) as raised:
+        prepare_run(request, greeting_template())
     assert "needs values for: SLACK_CHANNEL" in raised.value.message
+    assert raised.value.names == ["SLACK_CHANNEL"]
+    assert raised.value.exit_code == ExitCode.USAGE
     with pytest.raises(UsageError, match="GREETING_TARGET, SLACK_CHANNEL"):
-        prepare_run(RunRequest("Greeter"), greeting_template(), lambda _m: None)
+        prepare_run(RunRequest("Greeter"), greeting_template())
 
 
 def test_a_prepared_run_is_named_tagged_by_short_id_and_keeps_its_data() -> None:
-    warnings: list[str] = []
     request = RunRequest(
         "Greeter",
         variables={"GREETING_TARGET": "Labs", "SLACK_CHANNEL": "#ops", "EXTRA": "x"},
         credentials={"slackApi": "42", "githubApi": "7"},
     )
-    prepared = prepare_run(request, greeting_template(), warnings.append)
+    prepared = prepare_run(request, greeting_template())
 
     assert prepared.body["name"] == f"Greeter [{prepared.short_id}]"
     assert prepared.body["settings"] == {"executionOrder": "v1", **KEEP_EXECUTION_DATA}
@@ -139,15 +139,60 @@ def test_a_prepared_run_is_named_tagged_by_short_id_and_keeps_its_data() -> None
     assert prepared.final["nodes"][2]["credentials"] == {
         "slackApi": {"id": "42", "name": "Slack account"}
     }
-    assert any("--var EXTRA" in w for w in warnings)
-    assert any("--credential githubApi" in w for w in warnings)
+    assert (prepared.unused_variables, prepared.unused_credentials) == (["EXTRA"], ["githubApi"])
+    assert prepared.unmapped_credentials == []
+    assert not prepared.payload_unused
+
+
+def test_what_was_given_for_nothing_is_said_in_the_flags_words() -> None:
+    request = RunRequest(
+        "Greeter",
+        variables={"GREETING_TARGET": "Labs", "SLACK_CHANNEL": "#ops", "EXTRA": "x"},
+        credentials={"githubApi": "7"},
+    )
+    assert unused_warnings(prepare_run(request, greeting_template())) == [
+        "--var EXTRA: the template does not use this variable",
+        "--credential githubApi: the template uses no credential of this type",
+        "no --credential given for slackApi: n8n uses the credentials the template names, "
+        "if it has them",
+    ]
+
+
+def hook_template(method: str) -> TemplateRecord:
+    """A template started by its own Webhook, called with ``method``."""
+    document = workflow("Hook")
+    document["nodes"][0] = {
+        "name": "Hook",
+        "type": "n8n-nodes-base.webhook",
+        "typeVersion": 2,
+        "position": [0, 0],
+        "parameters": {"path": "orders", "httpMethod": method},
+    }
+    document["connections"] = {
+        "Hook": document["connections"].pop(next(iter(document["connections"])))
+    }
+    return TemplateRecord(
+        "9c6f7a52-0000-4000-8000-000000000002", "Hook", "user", 1, "0" * 64, workflow=document
+    )
+
+
+def test_an_input_a_query_webhook_cannot_take_is_pointed_out() -> None:
+    get = hook_template("GET")
+    unused = prepare_run(RunRequest("Hook", payload=[1, 2]), get)
+    assert unused.payload_unused
+    assert unused_warnings(unused) == [
+        "--input is not used: a GET webhook takes an object, as its query"
+    ]
+    assert not prepare_run(RunRequest("Hook", payload={"q": 1}), get).payload_unused
+    assert not prepare_run(RunRequest("Hook"), get).payload_unused
+    assert not prepare_run(RunRequest("Hook", payload=[1]), hook_template("POST")).payload_unused
 
 
 def test_a_run_that_does_not_wait_is_answered_with_the_execution_id() -> None:
     request = RunRequest(
         "Greeter", variables={"GREETING_TARGET": "x", "SLACK_CHANNEL": "y"}, wait=False
     )
-    prepared = prepare_run(request, greeting_template(), lambda _m: None)
+    prepared = prepare_run(request, greeting_template())
     parameters = prepared.body["nodes"][0]["parameters"]
     assert parameters["responseMode"] == "onReceived"
     assert parameters["options"] == {"responseData": EXECUTION_ID_REPLY}
@@ -203,104 +248,3 @@ def test_with_then_without_an_entry_point_is_the_same_workflow(text: str, respon
     original = workflow(text=text)
     deployed, entry = with_entry_point(original, "pumpflix-p", respond=respond)
     assert same_workflow(without_entry_point(deployed, original, entry), original)
-
-
-# --- executions -------------------------------------------------------------------------
-
-
-def _run(
-    start: int, ms: int, items: int, *, index: int, error: str | None = None
-) -> dict[str, Any]:
-    run: dict[str, Any] = {
-        "startTime": start,
-        "executionIndex": index,
-        "executionTime": ms,
-        "executionStatus": "error" if error else "success",
-        "data": {"main": [[{"json": {"n": i}} for i in range(items)]]},
-    }
-    if error:
-        run["error"] = {"message": error, "description": "from a test"}
-        del run["data"]
-    return run
-
-
-def execution(status: str, run_data: dict[str, Any], last: str) -> dict[str, Any]:
-    """The shape n8n 2.40 returns for GET /executions/{id}?includeData=true."""
-    result: dict[str, Any] = {"runData": run_data, "lastNodeExecuted": last}
-    if status == "error":
-        result["error"] = {"message": "boom [line 1]", "name": "WrappedExecutionError"}
-    return {
-        "id": "31",
-        "finished": status == "success",
-        "mode": "webhook",
-        "status": status,
-        "startedAt": "2026-11-26T13:46:54.727Z",
-        "stoppedAt": "2026-11-26T13:46:54.765Z",
-        "workflowId": "wf1",
-        "data": {"resultData": result},
-    }
-
-
-def test_a_successful_execution_gives_one_event_per_node_run_and_the_output() -> None:
-    summary = summarize(
-        execution(
-            "success",
-            {
-                "Set": [_run(1795700814748, 17, 2, index=1)],
-                "Start": [_run(1795700814747, 1, 1, index=0)],
-            },
-            "Set",
-        )
-    )
-    assert (summary.id, summary.status, summary.duration_ms) == ("31", "success", 38)
-    assert summary.output == [{"n": 0}, {"n": 1}]
-    assert [(e.node, e.message) for e in summary.events] == [
-        ("Start", "success: 1 item out in 1 ms"),
-        ("Set", "success: 2 items out in 17 ms"),
-    ]
-    assert summary.events[1].data == {
-        "executionId": "31",
-        "run": 0,
-        "status": "success",
-        "startedAt": "2026-11-26T13:46:54.748000+00:00",
-        "durationMs": 17,
-        "itemsOut": 2,
-    }
-    assert summary.error is None
-
-
-def test_a_failed_execution_names_the_node_and_its_message() -> None:
-    summary = summarize(
-        execution(
-            "error",
-            {
-                "Start": [_run(1795700814747, 1, 1, index=0)],
-                "Code": [_run(1795700814748, 9, 0, index=1, error="boom [line 1]")],
-            },
-            "Code",
-        )
-    )
-    assert (summary.status, summary.failed_node, summary.error) == (
-        "error",
-        "Code",
-        "boom [line 1]",
-    )
-    assert summary.output is None
-    failed = summary.events[-1]
-    assert (failed.level, failed.node, failed.message) == ("error", "Code", "boom [line 1]")
-    assert failed.data is not None and failed.data["description"] == "from a test"
-    assert "failed at node 'Code': boom [line 1]" in summary.finished_event().message
-
-
-@pytest.mark.parametrize(
-    ("n8n_status", "status"),
-    [
-        ("running", "running"),
-        ("waiting", "running"),
-        ("new", "running"),
-        ("crashed", "error"),
-        ("canceled", "canceled"),
-    ],
-)
-def test_n8n_statuses_map_onto_instance_statuses(n8n_status: str, status: str) -> None:
-    assert summarize(execution(n8n_status, {}, "Start")).status == status

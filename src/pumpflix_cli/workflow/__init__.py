@@ -1,13 +1,25 @@
-"""The n8n workflow JSON logic: parse, validate, repair, extract, canonicalize, hash.
+"""The n8n workflow JSON logic: parse, validate, repair, extract, canonicalize, hash; and
+n8n's execution JSON read into node runs.
 
-Pure: no files, no network, no printing, standard library only. Every problem with a
-workflow is a `WorkflowError` whose message is one printable line.
+Pure: no files, no network, no printing, standard library only (and the plain records of
+`pumpflix_cli.records`, which are pure too). Every problem with a workflow is a
+`WorkflowError` whose message is one printable line.
 """
 
 from pumpflix_cli.workflow.canonical import NON_CONTENT_KEYS, canonical_workflow, content_hash
 from pumpflix_cli.workflow.diff import NodeChange, WorkflowDiff, diff_workflows, same_workflow
 from pumpflix_cli.workflow.documents import parse_json, split_documents
 from pumpflix_cli.workflow.errors import WorkflowError
+from pumpflix_cli.workflow.executions import (
+    FINISHED_STEP,
+    ExecutionSummary,
+    execution_id_of_reply,
+    execution_order,
+    instance_status,
+    node_events,
+    recorded_executions,
+    summarize,
+)
 from pumpflix_cli.workflow.extract import (
     PLACEHOLDER_PATTERN,
     REFERENCE_PATTERN,
@@ -46,6 +58,7 @@ from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 __all__ = [
     "BUNDLE_KEY",
+    "FINISHED_STEP",
     "MAX_N8N_NAME_LENGTH",
     "MAX_NAME_LENGTH",
     "NON_CONTENT_KEYS",
@@ -54,6 +67,7 @@ __all__ = [
     "SOURCE_TYPES",
     "BundleMeta",
     "EntryPoint",
+    "ExecutionSummary",
     "MissingVariablesError",
     "NodeChange",
     "PreparedWorkflow",
@@ -64,19 +78,25 @@ __all__ = [
     "content_hash",
     "diff_workflows",
     "entry_point_of",
+    "execution_id_of_reply",
+    "execution_order",
     "expression_references",
     "extract_credentials",
     "extract_input_variables",
+    "instance_status",
     "materialize",
     "n8n_request_body",
+    "node_events",
     "normalize_settings",
     "parse_bundle_meta",
     "parse_json",
     "prepare",
+    "recorded_executions",
     "repair_connections",
     "same_workflow",
     "scan_secrets",
     "split_documents",
+    "summarize",
     "validate",
     "validate_template_name",
     "with_entry_point",

@@ -1,2 +1,3 @@
-"""Instances: preparing and running one on n8n, its executions, finding and listing them,
-and promoting one into a template."""
+"""Instances: a run prepared (`prepare`) and driven on n8n (`run`), its executions found,
+waited for, recorded and followed (`executions`), instances found, listed and shown
+(`queries`), and one promoted into a template (`promote`)."""

@@ -1,184 +1,84 @@
-"""An instance's logs: n8n executions read into events (one per node run), and
-``logs --follow``, which records and prints executions of the instance's workflow as they
-finish (SPEC §3, §6)."""
+"""An instance's executions on n8n, and its record of them: finding the execution a call
+started, waiting for it, writing the instance's steps and node runs as they happen, and
+following the executions of its workflow as they finish (SPEC §3, §6).
+
+Reading an execution's JSON is the pure `pumpflix_cli.workflow.executions`."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.errors import PumpflixError
 from pumpflix_cli.records import EventRecord, InstanceRecord
+from pumpflix_cli.workflow import (
+    ExecutionSummary,
+    execution_order,
+    instance_status,
+    recorded_executions,
+    summarize,
+)
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.n8n.client import N8nClient
 
-# n8n's execution statuses, as the instance records them.
-FINISHED = {"success": "success", "error": "error", "crashed": "error", "canceled": "canceled"}
-# The step event written once an execution's node runs are recorded: follow skips those.
-FINISHED_STEP = "execution-finished"
+# --- recording ---------------------------------------------------------------------------
 
 
-def _time(value: Any) -> datetime | None:
-    """n8n's times: epoch milliseconds in run data, ISO 8601 on executions."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
+class InstanceRecorder:
+    """Writes an instance's steps and executions as they happen, each in its own short
+    transaction, and keeps the in-memory record in step with its row."""
 
+    def __init__(self, database: Callable[[], Database], instance: InstanceRecord) -> None:
+        self.database = database
+        self.instance = instance
 
-def _items(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """A node run's output items, every output branch (an IF's true and false) in order."""
-    items: list[dict[str, Any]] = []
-    for branch in ((run.get("data") or {}).get("main")) or []:
-        items.extend(item for item in branch or [] if isinstance(item, dict))
-    return items
-
-
-def _error_message(error: Any) -> str | None:
-    if not isinstance(error, dict):
-        return None
-    message = error.get("message")
-    return str(message) if message else str(error.get("name") or "error")
-
-
-@dataclass
-class ExecutionSummary:
-    """One n8n execution as an instance records it."""
-
-    id: str
-    status: str  # the instance's word: running, success, error, canceled
-    n8n_status: str
-    started_at: datetime | None
-    stopped_at: datetime | None
-    output: Any = None
-    error: str | None = None
-    failed_node: str | None = None
-    events: list[EventRecord] = field(default_factory=list)
-
-    @property
-    def finished(self) -> bool:
-        return self.status != "running"
-
-    @property
-    def duration_ms(self) -> int | None:
-        if self.started_at is None or self.stopped_at is None:
-            return None
-        return round((self.stopped_at - self.started_at).total_seconds() * 1000)
-
-    def finished_event(self) -> EventRecord:
-        """pumpflix's own record that this execution's node runs are stored."""
-        took = f" in {self.duration_ms} ms" if self.duration_ms is not None else ""
-        where = f" at node '{self.failed_node}'" if self.failed_node else ""
-        message = f"n8n execution {self.id} finished: {self.n8n_status}{took}"
-        if self.error:
-            message += f"; failed{where}: {self.error}"
-        return EventRecord(
+    def step(
+        self, message: str, *, level: str = "info", at: datetime | None = None, **data: Any
+    ) -> None:
+        """One of pumpflix's own steps, as an event."""
+        event = EventRecord(
             source="pumpflix",
             message=message,
-            time=self.stopped_at or datetime.now(UTC),
-            level="error" if self.status == "error" else "info",
-            node=self.failed_node,
-            data={
-                "step": FINISHED_STEP,
-                "executionId": self.id,
-                "status": self.n8n_status,
-                "durationMs": self.duration_ms,
-            },
+            time=at or datetime.now(UTC),
+            level=level,
+            data=data or None,
         )
+        with self.database().session() as session:
+            InstanceStore(session).add_events(self.instance.id, [event])
+
+    def update(self, **values: Any) -> None:
+        with self.database().session() as session:
+            InstanceStore(session).update(self.instance.id, **values)
+        self._remember(values)
+
+    def execution(self, summary: ExecutionSummary) -> list[EventRecord]:
+        """Store a finished execution's events; it settles the instance when it is the
+        instance's own execution (or the first one of an instance that had none)."""
+        events = [*summary.events, summary.finished_event()]
+        instance = self.instance
+        settles = instance.n8n_execution_id in (None, summary.id) and instance.status == "running"
+        values = _settled(summary) if settles else {}
+        with self.database().session() as session:
+            store = InstanceStore(session)
+            store.add_events(instance.id, events)
+            if values:
+                store.update(instance.id, **values)
+        self._remember(values)
+        return events
+
+    def _remember(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if hasattr(self.instance, key):
+                setattr(self.instance, key, value)
 
 
-def summarize(execution: dict[str, Any]) -> ExecutionSummary:
-    """Read an execution (fetched with its data): status, output, error, node runs."""
-    n8n_status = str(execution.get("status") or "unknown")
-    result = ((execution.get("data") or {}).get("resultData")) or {}
-    run_data = result.get("runData") or {}
-    summary = ExecutionSummary(
-        id=str(execution.get("id")),
-        status=FINISHED.get(n8n_status, "running"),
-        n8n_status=n8n_status,
-        started_at=_time(execution.get("startedAt")),
-        stopped_at=_time(execution.get("stoppedAt")),
-        events=node_events(str(execution.get("id")), run_data),
-    )
-    if summary.status == "error":
-        failed = [e for e in summary.events if e.level == "error"]
-        if failed:
-            summary.failed_node = failed[-1].node
-        summary.error = _error_message(result.get("error"))
-        if summary.error is None and failed:
-            summary.error = (failed[-1].data or {}).get("error")
-        if summary.error is None:
-            summary.error = f"the execution ended with status {n8n_status}"
-    elif summary.status == "canceled":
-        summary.error = "the execution was canceled in n8n"
-    last = result.get("lastNodeExecuted")
-    runs = run_data.get(last) if isinstance(last, str) else None
-    if (
-        summary.status == "success"
-        and isinstance(runs, list)
-        and runs
-        and isinstance(runs[-1], dict)
-    ):
-        summary.output = [item.get("json") for item in _items(runs[-1])]
-    return summary
-
-
-def node_events(execution_id: str, run_data: dict[str, Any]) -> list[EventRecord]:
-    """One event per node run, in the order n8n ran them."""
-    events: list[tuple[float, int, EventRecord]] = []
-    for node, runs in run_data.items():
-        if not isinstance(runs, list):
-            continue
-        for index, run in enumerate(runs):
-            if not isinstance(run, dict):
-                continue
-            error = _error_message(run.get("error"))
-            status = str(run.get("executionStatus") or ("error" if error else "success"))
-            started = _time(run.get("startTime"))
-            duration = run.get("executionTime")
-            items = len(_items(run))
-            data: dict[str, Any] = {
-                "executionId": execution_id,
-                "run": index,
-                "status": status,
-                "startedAt": None if started is None else started.isoformat(),
-                "durationMs": duration,
-                "itemsOut": items,
-            }
-            if error is not None:
-                data["error"] = error
-                description = (run.get("error") or {}).get("description")
-                if description:
-                    data["description"] = str(description)
-            took = f" in {duration} ms" if isinstance(duration, int | float) else ""
-            message = error or f"{status}: {items} item{'s' * (items != 1)} out{took}"
-            event = EventRecord(
-                source="n8n",
-                message=message,
-                time=started or datetime.now(UTC),
-                level="error" if error is not None or status == "error" else "info",
-                node=str(node),
-                data=data,
-            )
-            order = run.get("executionIndex")
-            position = order if isinstance(order, int) else len(events)
-            events.append(((started.timestamp() if started else 0.0), position, event))
-    events.sort(key=lambda entry: (entry[1], entry[0]))
-    return [event for _, _, event in events]
-
-
-def instance_update(summary: ExecutionSummary) -> dict[str, Any]:
+def _settled(summary: ExecutionSummary) -> dict[str, Any]:
     """The instance's columns once its execution is read."""
     values: dict[str, Any] = {
         "n8n_execution_id": summary.id,
@@ -194,33 +94,25 @@ def instance_update(summary: ExecutionSummary) -> dict[str, Any]:
     return values
 
 
-def recorded_executions(events: Iterable[EventRecord]) -> set[str]:
-    return {
-        str(e.execution_id)
-        for e in events
-        if e.execution_id is not None and (e.data or {}).get("step") == FINISHED_STEP
-    }
-
-
-def record_execution(
-    database: Callable[[], Database], instance: InstanceRecord, summary: ExecutionSummary
-) -> list[EventRecord]:
-    """Store a finished execution's events; it settles the instance when it is the
-    instance's own execution (or the first one of an instance that had none)."""
-    events = [*summary.events, summary.finished_event()]
-    with database().session() as session:
-        store = InstanceStore(session)
-        store.add_events(instance.id, events)
-        if instance.n8n_execution_id in (None, summary.id) and instance.status == "running":
-            store.update(instance.id, **instance_update(summary))
-            instance.status = summary.status
-            instance.n8n_execution_id = summary.id
-    return events
-
-
-# --- finding and waiting ---------------------------------------------------------------
+# --- finding and waiting -----------------------------------------------------------------
 
 POLL_FIRST, POLL_MAX = 0.2, 1.0  # seconds between looks: quick at first, then every second
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+T = TypeVar("T")
+
+
+def _poll(
+    look: Callable[[], T], done: Callable[[T], bool], until: float, clock: Clock, sleep: Sleep
+) -> T:
+    """Look again and again until what is seen is ``done`` or time is up: the last look."""
+    delay = POLL_FIRST
+    while True:
+        seen = look()
+        if done(seen) or clock() >= until:
+            return seen
+        sleep(max(0.0, min(delay, until - clock())))
+        delay = min(POLL_MAX, delay * 2)
 
 
 def find_execution(
@@ -228,22 +120,19 @@ def find_execution(
     workflow_id: str,
     until: float,
     *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
 ) -> dict[str, Any] | None:
     """The newest execution of the instance's workflow (finished, waiting or running):
     a workflow of one instance has one execution per call."""
-    delay = POLL_FIRST
-    while True:
-        found = client.executions(workflow_id, limit=5) + client.executions(
+
+    def look() -> list[dict[str, Any]]:
+        return client.executions(workflow_id, limit=5) + client.executions(
             workflow_id, status="running", limit=5
         )
-        if found:
-            return max(found, key=lambda e: execution_order(str(e.get("id"))))
-        if clock() >= until:
-            return None
-        sleep(max(0.0, min(delay, until - clock())))
-        delay = min(POLL_MAX, delay * 2)
+
+    found = _poll(look, bool, until, clock, sleep)
+    return max(found, key=lambda e: execution_order(str(e.get("id")))) if found else None
 
 
 def wait_for_execution(
@@ -251,24 +140,24 @@ def wait_for_execution(
     workflow_id: str,
     until: float,
     *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
 ) -> ExecutionSummary | None:
     """Find the execution, then poll it by id until it finishes or time is up."""
     found = find_execution(client, workflow_id, until, clock=clock, sleep=sleep)
     if found is None:
         return None
     execution_id = str(found["id"])
-    delay = POLL_FIRST
-    while True:
-        summary = summarize(client.execution(execution_id))
-        if summary.finished or clock() >= until:
-            return summary
-        sleep(max(0.0, min(delay, until - clock())))
-        delay = min(POLL_MAX, delay * 2)
+    return _poll(
+        lambda: summarize(client.execution(execution_id)),
+        lambda summary: summary.finished,
+        until,
+        clock,
+        sleep,
+    )
 
 
-# --- follow ----------------------------------------------------------------------------
+# --- following ---------------------------------------------------------------------------
 
 FollowEnd = Literal["done", "deadline", "gone"]
 
@@ -287,21 +176,22 @@ def follow(
     emit: Callable[[EventRecord], None],
     max_wait: float | None = None,
     poll: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> FollowResult:
     """Poll n8n for executions of the instance's workflow; record and ``emit`` the events
     of each as it finishes. Ends when nothing more can happen (the workflow is inactive
     and none of its executions is running), when the workflow is gone from n8n, or after
     ``max_wait`` seconds; otherwise it runs until interrupted."""
+    from pumpflix_cli.n8n.client import N8nNotFoundError
+
     workflow_id = instance.n8n_workflow_id
     if workflow_id is None:
         return FollowResult("gone")
+    recorder = InstanceRecorder(database, instance)
     with database().session() as session:
         recorded = recorded_executions(InstanceStore(session).events(instance.id))
     deadline = None if max_wait is None else clock() + max_wait
-    from pumpflix_cli.n8n.client import N8nNotFoundError
-
     while True:
         try:
             active = bool(client.workflow(workflow_id).get("active"))
@@ -315,18 +205,11 @@ def follow(
         for execution_id in sorted(listed, key=execution_order):
             if execution_id in recorded:
                 continue
-            if FINISHED.get(str(listed[execution_id].get("status"))) is None:
+            summary = _finished(client, execution_id, listed[execution_id])
+            if summary is None:
                 running += 1
                 continue
-            try:
-                summary = summarize(client.execution(execution_id))
-            except PumpflixError:
-                running += 1  # deleted meanwhile, or n8n hiccuped: look again next time
-                continue
-            if not summary.finished:
-                running += 1
-                continue
-            for event in record_execution(database, instance, summary):
+            for event in recorder.execution(summary):
                 emit(event)
             recorded.add(execution_id)
         if not active and running == 0:
@@ -336,6 +219,14 @@ def follow(
         sleep(poll if deadline is None else max(0.0, min(poll, deadline - clock())))
 
 
-def execution_order(execution_id: str) -> tuple[int, str]:
-    """Sort key for n8n's execution ids: numbers given as strings."""
-    return (int(execution_id), "") if execution_id.isdigit() else (0, execution_id)
+def _finished(
+    client: N8nClient, execution_id: str, listed: dict[str, Any]
+) -> ExecutionSummary | None:
+    """The execution read in full once it has finished; None while it still runs."""
+    if instance_status(str(listed.get("status"))) == "running":
+        return None
+    try:
+        summary = summarize(client.execution(execution_id))
+    except PumpflixError:
+        return None  # deleted meanwhile, or n8n hiccuped: look again next time
+    return summary if summary.finished else None

@@ -1,62 +1,36 @@
-"""Instances: finding them, listing and showing them, their logs, and promotion into a
-``user`` template. Running one is `run`; following its logs, `executions`."""
+"""Instances as they are recorded: finding one by reference, listing them, showing one
+(its inputs with secret-looking values masked), and its events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.db.instances import InstanceStore
-from pumpflix_cli.errors import ConflictError, InvalidInputError, NotFoundError, UsageError
-from pumpflix_cli.records import (
-    INSTANCE_SUMMARY,
-    EventRecord,
-    InstanceRecord,
-    TemplateRecord,
-    camel_json,
-)
+from pumpflix_cli.errors import UsageError
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import INSTANCE_SUMMARY, EventRecord, InstanceRecord, camel_json
+from pumpflix_cli.redact import MASK
 from pumpflix_cli.references import single
-from pumpflix_cli.services.instances.inputs import masked_inputs
-from pumpflix_cli.services.instances.run import KEEP_EXECUTION_DATA
-from pumpflix_cli.workflow import (
-    WorkflowError,
-    entry_point_of,
-    n8n_request_body,
-    prepare,
-    validate_template_name,
-    without_entry_point,
-)
+from pumpflix_cli.workflow import scan_secrets
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
-    from pumpflix_cli.n8n.client import N8nClient
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
 STATUSES = ("created", "deploying", "running", "success", "error", "canceled")
+# What ``show`` adds to what ``list`` prints.
+INSTANCE_DETAIL = (*INSTANCE_SUMMARY, "inputs", "credentials", "output")
+# Keys whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(
+    r"(?i)(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|auth|credential|private"
+    r"|access[_-]?key|session|cookie|signature|bearer|pwd)"
+)
 
 
-# --- JSON shapes (the platform's camelCase) ---------------------------------------------
-
-
-def instance_json(record: InstanceRecord, *, detail: bool = False) -> dict[str, Any]:
-    """What ``instances list`` prints; with ``detail``, what ``show`` adds: the inputs
-    (secret-looking values masked), the credential mapping, the output, and the final
-    JSON when it was loaded."""
-    data = camel_json(record, only=INSTANCE_SUMMARY)
-    if detail:
-        data["inputs"] = masked_inputs(record.inputs)
-        data["credentials"] = record.credentials
-        data["output"] = record.output
-        if record.final_workflow is not None:
-            data["finalJson"] = record.final_workflow
-    return data
-
-
-def event_json(event: EventRecord) -> dict[str, Any]:
-    return event.to_json()
-
-
-# --- reading ---------------------------------------------------------------------------
+# --- reading -----------------------------------------------------------------------------
 
 
 def resolve_instance(
@@ -72,6 +46,20 @@ def resolve_instance(
     return single("instance", ref, candidates, lambda c: c.status)
 
 
+@dataclass
+class InstanceList:
+    """Instances, newest first: what ``instances list`` reports."""
+
+    records: list[InstanceRecord]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [instance_json(record) for record in self.records]
+
+
 def list_instances(
     database: Callable[[], Database],
     library: TemplateLibrary,
@@ -79,13 +67,39 @@ def list_instances(
     status: str | None = None,
     template_ref: str | None = None,
     limit: int | None = None,
-) -> list[InstanceRecord]:
+) -> InstanceList:
     """Instances, newest first."""
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status '{status}'", hint="one of " + ", ".join(STATUSES))
     template_id = library.resolve(template_ref).id if template_ref else None
     with database().session() as session:
-        return InstanceStore(session).newest(status=status, template_id=template_id, limit=limit)
+        store = InstanceStore(session)
+        return InstanceList(store.newest(status=status, template_id=template_id, limit=limit))
+
+
+@dataclass
+class InstanceDetail:
+    """One instance: what ``instances show`` reports."""
+
+    record: InstanceRecord
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The inputs it was run with, secret-looking values masked."""
+        return masked_inputs(self.record.inputs)
+
+    def to_json(self) -> dict[str, Any]:
+        return instance_json(self.record, detail=True)
+
+
+def show_instance(
+    database: Callable[[], Database], ref: str, *, final_workflow: bool = False
+) -> InstanceDetail:
+    return InstanceDetail(resolve_instance(database, ref, final_workflow=final_workflow))
 
 
 def instance_events(
@@ -95,104 +109,43 @@ def instance_events(
         return InstanceStore(session).events(instance.id, node=node)
 
 
-# --- promotion -------------------------------------------------------------------------
+# --- JSON (the platform's camelCase) ----------------------------------------------------
 
 
-def promote(
-    database: Callable[[], Database],
-    library: TemplateLibrary,
-    ref: str,
-    *,
-    name: str,
-    description: str | None = None,
-    thumbnail: str | None = None,
-    n8n: Callable[[], N8nClient] | None = None,
-) -> TemplateRecord:
-    """A new ``user`` template from an instance's final JSON or, given ``n8n``, from its
-    workflow as n8n now holds it (perhaps edited there), with the entry point pumpflix
-    gave it undone; its credentials and variables are extracted afresh."""
-    from pumpflix_cli.db.templates import TemplateDraft, TemplateStore
-
-    try:
-        validate_template_name(name)
-    except WorkflowError as exc:
-        raise UsageError(f"--name: {exc}") from None
-    instance = resolve_instance(database, ref, final_workflow=True)
-    if instance.final_workflow is None:
-        raise NotFoundError(f"instance {instance.id} has no final JSON to promote")
-    source = instance.final_workflow if n8n is None else _from_n8n(instance, n8n())
-    try:
-        prepared = prepare({**source, "name": name}, fallback_name=name)
-    except WorkflowError as exc:
-        raise InvalidInputError(f"cannot make a template of it: {exc}") from None
-    draft = TemplateDraft(
-        name=prepared.name,
-        source_type="user",
-        workflow=prepared.workflow,
-        content_hash=prepared.content_hash,
-        required_credentials=prepared.required_credentials,
-        input_variables=prepared.input_variables,
-        description=description if description is not None else prepared.description,
-        thumbnail=thumbnail,
-    )
-    with database().session() as session:
-        templates = TemplateStore(session)
-        if any(t.name == name and t.source_type == "user" for t in templates.resolve(name)):
-            raise ConflictError(
-                f"a user template named '{name}' exists already", hint="choose another --name"
-            )
-        (result,) = templates.upsert([draft], update_changed=False)
-        if result.outcome != "created" or result.id is None:
-            raise ConflictError(result.error or f"a user template named '{name}' exists already")
-        InstanceStore(session).add_events(
-            instance.id,
-            [
-                EventRecord(
-                    source="pumpflix",
-                    message=f"promoted to user template '{name}' ({result.id})"
-                    + (" from its n8n workflow" if n8n is not None else ""),
-                    data={"templateId": result.id},
-                )
-            ],
-        )
-        record = templates.get(result.id, history=False)
-    library.invalidate_cache({"user": []})  # a new template: only the index changed
-    assert record is not None
-    return record
+def instance_json(record: InstanceRecord, *, detail: bool = False) -> dict[str, Any]:
+    """What ``instances list`` prints; with ``detail``, what ``show`` adds: the inputs
+    (secret-looking values masked), the credential mapping, the output, and the final
+    JSON when it was loaded."""
+    data = camel_json(record, only=INSTANCE_DETAIL if detail else INSTANCE_SUMMARY)
+    if detail:
+        data["inputs"] = masked_inputs(record.inputs)
+        if record.final_workflow is not None:
+            data["finalJson"] = record.final_workflow
+    return data
 
 
-def _from_n8n(instance: InstanceRecord, client: N8nClient) -> dict[str, Any]:
-    from pumpflix_cli.n8n.client import N8nNotFoundError
-
-    assert instance.final_workflow is not None
-    if instance.n8n_workflow_id is None:
-        raise UsageError(
-            f"instance {instance.id} was never deployed to n8n",
-            hint="promote it without --from-n8n",
-        )
-    try:
-        workflow = client.workflow(instance.n8n_workflow_id)
-    except N8nNotFoundError:
-        raise NotFoundError(
-            f"n8n workflow {instance.n8n_workflow_id} of instance {instance.id} is gone from n8n",
-            hint="promote it without --from-n8n (its final JSON is kept here)",
-        ) from None
-    try:
-        body = n8n_request_body(workflow)
-        entry = entry_point_of(instance.final_workflow)
-    except WorkflowError as exc:
-        raise InvalidInputError(f"the n8n workflow cannot be made a template: {exc}") from None
-    restored = without_entry_point(body, instance.final_workflow, entry)
-    restored["settings"] = _settings_without_ours(
-        restored.get("settings") or {}, instance.final_workflow.get("settings")
-    )
-    return restored
+# --- masking -----------------------------------------------------------------------------
 
 
-def _settings_without_ours(settings: dict[str, Any], original: Any) -> dict[str, Any]:
-    """The settings with what the deployment forced (keeping execution data) put back as
-    the template had it."""
-    before = original if isinstance(original, dict) else {}
-    result = {k: v for k, v in settings.items() if k not in KEEP_EXECUTION_DATA}
-    result |= {k: before[k] for k in KEEP_EXECUTION_DATA if k in before}
-    return result
+def mask_secrets(value: Any, *, key: str | None = None) -> Any:
+    """A copy of ``value`` with secret-looking values replaced by ``***``: any value under
+    a key that names a secret (``password``, ``API_KEY``, ``token`` …) and any string that
+    looks like a token (the import's hard-coded-secret scanner)."""
+    if key is not None and _SECRET_KEY.search(key) and value not in (None, "", [], {}):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, key=str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(item, key=key) for item in value]
+    if isinstance(value, str) and _looks_like_token(value):
+        return MASK
+    return value
+
+
+def _looks_like_token(text: str) -> bool:
+    probe = {"nodes": [{"name": "input", "parameters": {"value": text}}]}
+    return bool(scan_secrets(probe))
+
+
+def masked_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(mask_secrets(dict(inputs)))

@@ -1,7 +1,6 @@
-"""``instances run``: a template filled in, deployed to n8n as a workflow of its own, run
-through a webhook, and its execution recorded (SPEC §3, §4, §6).
+"""``instances run``: a prepared run (`prepare`) recorded, deployed to n8n as a workflow of
+its own, run through a webhook, and its execution recorded (SPEC §3, §4, §6).
 
-`prepare_run` decides everything without writing (a missing variable stops it there);
 `run_instance` records the instance, then drives n8n step by step, writing each step as
 an event so that whatever happens the instance says how far it got and why it stopped.
 """
@@ -9,83 +8,54 @@ an event so that whatever happens the instance says how far it got and why it st
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.db.instances import InstanceStore
-from pumpflix_cli.errors import (
-    InvalidInputError,
-    PumpflixError,
-    ServiceTimeoutError,
-    UsageError,
-)
-from pumpflix_cli.records import EventRecord, InstanceRecord
-from pumpflix_cli.references import short_id
+from pumpflix_cli.errors import PumpflixError, ServiceTimeoutError
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.n8n.client import N8nRejectedError
+from pumpflix_cli.records import EventRecord, InstanceRecord, camel_json
 from pumpflix_cli.services.instances.executions import (
-    ExecutionSummary,
+    Clock,
+    InstanceRecorder,
+    Sleep,
     find_execution,
-    record_execution,
     wait_for_execution,
 )
-from pumpflix_cli.services.instances.inputs import unused
+from pumpflix_cli.services.instances.prepare import PreparedRun
 from pumpflix_cli.services.n8n.pairing import INSTANCE_TAG
 from pumpflix_cli.workflow import (
-    MAX_N8N_NAME_LENGTH,
     EntryPoint,
-    MissingVariablesError,
-    WorkflowError,
+    ExecutionSummary,
     content_hash,
-    extract_credentials,
-    materialize,
-    n8n_request_body,
-    with_entry_point,
+    execution_id_of_reply,
 )
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.n8n.client import N8nClient, WebhookReply
-    from pumpflix_cli.records import TemplateRecord
 
-# Instances always keep their execution data: their logs are read from it.
-KEEP_EXECUTION_DATA = {"saveDataSuccessExecution": "all", "saveDataErrorExecution": "all"}
-# --no-wait: how long to listen for the webhook's answer before taking the call as accepted.
+# Not waiting: how long to listen for the webhook's answer before taking the call as accepted.
 ACCEPT_WAIT = 2.0
 # How long an execution may take to show up after a webhook answered with an error.
 ERROR_GRACE = 5.0
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    template_ref: str
-    variables: Mapping[str, str] = field(default_factory=dict)
-    credentials: Mapping[str, str] = field(default_factory=dict)
-    payload: Any = None
-    wait: bool = True
-    keep_active: bool = False
-    timeout: float = 60.0
+class ActivationRefusedError(N8nRejectedError):
+    """n8n would not activate the deployed workflow as it stands (a credential it lacks,
+    most often)."""
 
 
-@dataclass(frozen=True)
-class PreparedRun:
-    """Everything decided before anything is written."""
+def logs_command(short_id: str) -> str:
+    """Where an instance's executions are seen: the command, given its short id."""
+    return f"pumpflix instances logs {short_id}"
 
-    instance_id: str
-    template: TemplateRecord
-    final: dict[str, Any]  # the template with its variables and credentials filled in
-    body: dict[str, Any]  # what n8n is sent: ``final`` with its entry point, as n8n takes it
-    entry: EntryPoint
-    request: RunRequest
 
-    @property
-    def short_id(self) -> str:
-        return short_id(self.instance_id)
-
-    @property
-    def webhook_path(self) -> str:
-        return webhook_path(self.instance_id)
+# The instance as ``instances run`` reports it in JSON.
+RUN_JSON = ("id", "status", "template_id", "n8n_workflow_id", "n8n_execution_id", "output", "error")
 
 
 @dataclass
@@ -97,100 +67,12 @@ class RunOutcome:
     problem: PumpflixError | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.problem is None else self.problem.exit_code
+
     def to_json(self) -> dict[str, Any]:
-        instance = self.instance
-        return {
-            "id": instance.id,
-            "status": instance.status,
-            "templateId": instance.template_id,
-            "n8nWorkflowId": instance.n8n_workflow_id,
-            "n8nExecutionId": instance.n8n_execution_id,
-            "output": instance.output,
-            "error": instance.error,
-        }
-
-
-def webhook_path(instance_id: str) -> str:
-    """Where an instance's webhook listens: a path of its own, so runs never collide."""
-    return f"pumpflix-{instance_id.replace('-', '')}"
-
-
-def workflow_name(template_name: str, short_id: str) -> str:
-    """The n8n workflow's name: the template's, cut to fit n8n's limit, and the short id."""
-    suffix = f" [{short_id}]"
-    room = MAX_N8N_NAME_LENGTH - len(suffix)
-    name = template_name if len(template_name) <= room else template_name[: room - 1] + "…"
-    return name + suffix
-
-
-def prepare_run(
-    request: RunRequest, template: TemplateRecord, warn: Callable[[str], None]
-) -> PreparedRun:
-    """Fill the template in and build what n8n will be sent; raises before any write."""
-    workflow = template.workflow or {}
-    try:
-        final = materialize(workflow, request.variables, request.credentials)
-    except MissingVariablesError as exc:
-        raise UsageError(
-            f"template '{template.name}' needs values for: {', '.join(exc.names)}",
-            hint="give each with --var NAME=VALUE or in --vars-file FILE",
-        ) from None
-    needed = extract_credentials(workflow)
-    for name in unused(request.variables, template.input_variables):
-        warn(f"--var {name}: the template does not use this variable")
-    for credential_type in unused(request.credentials, needed):
-        warn(f"--credential {credential_type}: the template uses no credential of this type")
-    unmapped = unused(needed, request.credentials)
-    if unmapped:
-        warn(
-            "no --credential given for "
-            + ", ".join(unmapped)
-            + ": n8n uses the credentials the template names, if it has them"
-        )
-    instance_id = str(uuid.uuid4())
-    try:
-        deployed, entry = with_entry_point(
-            final,
-            webhook_path(instance_id),
-            respond="lastNode" if request.wait else "onReceived",
-        )
-        body = n8n_request_body(deployed, name=workflow_name(template.name, short_id(instance_id)))
-    except WorkflowError as exc:
-        raise InvalidInputError(f"template '{template.name}' cannot run on n8n: {exc}") from None
-    body["settings"] = {**body["settings"], **KEEP_EXECUTION_DATA}
-    if request.payload is not None and entry.kind == "app":
-        warn("--input is not used: the workflow starts with an app trigger, not a webhook")
-    elif entry.method in ("GET", "HEAD", "DELETE") and not isinstance(request.payload, dict | None):
-        warn(f"--input is not used: a {entry.method} webhook takes an object, as its query")
-    return PreparedRun(instance_id, template, final, body, entry, request)
-
-
-class _Recorder:
-    """Writes an instance's steps as they happen, each in its own short transaction."""
-
-    def __init__(self, database: Callable[[], Database], instance: InstanceRecord) -> None:
-        self.database = database
-        self.instance = instance
-
-    def step(
-        self, message: str, *, level: str = "info", at: datetime | None = None, **data: Any
-    ) -> None:
-        event = EventRecord(
-            source="pumpflix",
-            message=message,
-            time=at or datetime.now(UTC),
-            level=level,
-            data=data or None,
-        )
-        with self.database().session() as session:
-            InstanceStore(session).add_events(self.instance.id, [event])
-
-    def update(self, **values: Any) -> None:
-        with self.database().session() as session:
-            InstanceStore(session).update(self.instance.id, **values)
-        for key, value in values.items():
-            if hasattr(self.instance, key):
-                setattr(self.instance, key, value)
+        return camel_json(self.instance, only=RUN_JSON)
 
 
 def run_instance(
@@ -199,14 +81,16 @@ def run_instance(
     client: N8nClient,
     database: Callable[[], Database],
     note: Callable[[str], None] = lambda _m: None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    follow_command: Callable[[str], str] = logs_command,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
 ) -> RunOutcome:
     """Record the instance, deploy and run it; every outcome comes back as a
-    `RunOutcome` (``problem`` says why it did not succeed), never as an exception."""
+    `RunOutcome` (``problem`` says why it did not succeed), never as an exception.
+    ``follow_command`` words the command that follows the instance's executions (given its
+    short id), for the notes and hints that point there."""
     request, template = prepared.request, prepared.template
-    started = clock()
-    deadline = started + request.timeout
+    deadline = clock() + request.timeout
     with database().session() as session:
         store = InstanceStore(session)
         store.create(
@@ -219,162 +103,202 @@ def run_instance(
         )
         instance = store.get(prepared.instance_id)
     assert instance is not None
-    recorder = _Recorder(database, instance)
+    recorder = InstanceRecorder(database, instance)
     recorder.step(
         f"deploying template '{template.name}' v{template.version} to n8n at {client.base_url}"
     )
-    outcome = RunOutcome(instance, prepared.entry, [])
-    activated = False
-    try:
-        workflow_id = _deploy(prepared, client, database, recorder, note)
-        _activate(client, workflow_id)
-        activated = True
-        recorder.update(status="running", started_at=datetime.now(UTC))
-        outcome.notes.extend(_activated(prepared, recorder))
-        if prepared.entry.kind != "app":
-            _call(prepared, client, database, recorder, outcome, note, deadline, clock, sleep)
-    except PumpflixError as exc:
-        _failed(recorder, exc)
-        outcome.problem = exc
-    except KeyboardInterrupt:
-        recorder.step("interrupted; an execution may still be running in n8n", level="warning")
-        raise
-    finally:
-        if activated and not request.keep_active and prepared.entry.kind != "app":
-            _deactivate(client, recorder, outcome)
+    run = _Run(prepared, client, recorder, note, follow_command(prepared.short_id))
+    run.drive(deadline, clock, sleep)
     with database().session() as session:
         store = InstanceStore(session)
-        outcome.instance = store.get(instance.id) or instance
-        outcome.events = store.events(instance.id)
-    return outcome
+        run.outcome.instance = store.get(instance.id) or instance
+        run.outcome.events = store.events(instance.id)
+    return run.outcome
 
 
-def _deploy(
-    prepared: PreparedRun,
-    client: N8nClient,
-    database: Callable[[], Database],
-    recorder: _Recorder,
-    note: Callable[[str], None],
-) -> str:
-    note(f"creating the n8n workflow '{prepared.body['name']}'")
-    tag_id = client.ensure_tag(INSTANCE_TAG)
-    created = client.create_workflow(prepared.body)
-    workflow_id = str(created["id"])
-    with database().session() as session:
-        store = InstanceStore(session)
-        store.update(prepared.instance_id, n8n_workflow_id=workflow_id)
-        store.link(
-            client.base_url,
-            prepared.instance_id,
-            workflow_id,
-            content_hash=content_hash(prepared.final),
-            n8n_updated_at=created.get("updatedAt"),
+class _Run:
+    """One run's steps against n8n, each recorded as it happens."""
+
+    deadline: float
+    clock: Clock
+    sleep: Sleep
+
+    def __init__(
+        self,
+        prepared: PreparedRun,
+        client: N8nClient,
+        recorder: InstanceRecorder,
+        note: Callable[[str], None],
+        follow: str,  # the command that follows this instance's executions
+    ) -> None:
+        self.prepared, self.entry, self.request = prepared, prepared.entry, prepared.request
+        self.client, self.recorder, self.note, self.follow = client, recorder, note, follow
+        self.outcome = RunOutcome(recorder.instance, prepared.entry, [])
+
+    def drive(self, deadline: float, clock: Clock, sleep: Sleep) -> None:
+        self.deadline, self.clock, self.sleep = deadline, clock, sleep
+        activated = False
+        try:
+            workflow_id = self.deploy()
+            self.activate(workflow_id)
+            activated = True
+            self.recorder.update(status="running", started_at=datetime.now(UTC))
+            self.activated()
+            if self.entry.kind != "app":
+                self.call(workflow_id)
+        except PumpflixError as exc:
+            self.recorder.update(status="error", error=exc.message, finished_at=datetime.now(UTC))
+            self.recorder.step(f"failed: {exc.message}", level="error")
+            self.outcome.problem = exc
+        except KeyboardInterrupt:
+            self.recorder.step(
+                "interrupted; an execution may still be running in n8n", level="warning"
+            )
+            raise
+        finally:
+            if activated and not self.request.keep_active and self.entry.kind != "app":
+                self.deactivate(workflow_id)
+
+    def deploy(self) -> str:
+        prepared, client, name = self.prepared, self.client, self.prepared.body["name"]
+        self.note(f"creating the n8n workflow '{name}'")
+        tag_id = client.ensure_tag(INSTANCE_TAG)
+        created = client.create_workflow(prepared.body)
+        workflow_id = str(created["id"])
+        with self.recorder.database().session() as session:
+            store = InstanceStore(session)
+            store.update(prepared.instance_id, n8n_workflow_id=workflow_id)
+            store.link(
+                client.base_url,
+                prepared.instance_id,
+                workflow_id,
+                content_hash=content_hash(prepared.final),
+                n8n_updated_at=created.get("updatedAt"),
+            )
+        self.recorder.instance.n8n_workflow_id = workflow_id
+        self.recorder.step(f"created n8n workflow {workflow_id} '{name}'", workflowId=workflow_id)
+        client.set_workflow_tags(workflow_id, [tag_id])
+        return workflow_id
+
+    def activate(self, workflow_id: str) -> None:
+        try:
+            self.client.activate_workflow(workflow_id)
+        except N8nRejectedError as exc:
+            raise ActivationRefusedError(exc.message, exc.status, hint=exc.hint) from exc
+
+    def activated(self) -> None:
+        entry = self.entry
+        if entry.kind == "app":
+            message = (
+                "activated: the workflow starts with an app trigger, so n8n runs it when the "
+                f"app calls; follow it with: {self.follow}"
+            )
+            self.recorder.step(message)
+            self.outcome.notes.append(message)
+            return
+        how = (
+            f"its trigger '{entry.node}' is a Webhook here"
+            if entry.kind == "swapped"
+            else f"its Webhook '{entry.node}'"
         )
-    recorder.instance.n8n_workflow_id = workflow_id
-    recorder.step(
-        f"created n8n workflow {workflow_id} '{prepared.body['name']}'",
-        workflowId=workflow_id,
-    )
-    client.set_workflow_tags(workflow_id, [tag_id])
-    return workflow_id
-
-
-def _activate(client: N8nClient, workflow_id: str) -> None:
-    from pumpflix_cli.n8n.client import N8nRejectedError
-
-    try:
-        client.activate_workflow(workflow_id)
-    except N8nRejectedError as exc:
-        exc.hint = exc.hint or (
-            "n8n refuses to activate the workflow as it stands; a missing credential is "
-            "mapped with --credential TYPE=ID (an n8n credential's id)"
+        self.recorder.step(
+            f"activated; {how} at {entry.method} /webhook/{entry.path}",
+            entry=entry.kind,
+            node=entry.node,
         )
-        raise
 
-
-def _activated(prepared: PreparedRun, recorder: _Recorder) -> list[str]:
-    entry = prepared.entry
-    if entry.kind == "app":
-        message = (
-            "activated: the workflow starts with an app trigger, so n8n runs it when the "
-            "app calls; follow it with: pumpflix instances logs "
-            f"{prepared.short_id} --follow"
+    def call(self, workflow_id: str) -> None:
+        request, entry, clock = self.request, self.entry, self.clock
+        assert entry.path is not None
+        self.note(f"calling {entry.method} /webhook/{entry.path}")
+        called = datetime.now(UTC)
+        wait = (
+            max(0.1, self.deadline - clock()) if request.wait else min(ACCEPT_WAIT, request.timeout)
         )
-        recorder.step(message)
-        return [message]
-    how = (
-        f"its trigger '{entry.node}' is a Webhook here"
-        if entry.kind == "swapped"
-        else f"its Webhook '{entry.node}'"
-    )
-    recorder.step(
-        f"activated; {how} at {entry.method} /webhook/{entry.path}",
-        entry=entry.kind,
-        node=entry.node,
-    )
-    return []
+        reply = self.client.call_webhook(
+            entry.path, method=entry.method, payload=request.payload, wait=wait
+        )
+        self.recorder.step(_reply_message(entry, reply), at=called, httpStatus=reply.status)
+        refused = reply.answered and reply.status is not None and reply.status >= 400
+        if not request.wait:
+            if refused and reply.status != 500:
+                raise PumpflixError(f"the webhook refused the call: {_reply_text(reply)}")
+            self.accepted(workflow_id, reply)
+            return
+        if not reply.answered:
+            self.timed_out(workflow_id)
+            return
+        look_until = self.deadline if not refused else min(self.deadline, clock() + ERROR_GRACE)
+        self.note("waiting for the execution")
+        summary = wait_for_execution(
+            self.client, workflow_id, look_until, clock=clock, sleep=self.sleep
+        )
+        if summary is None or not summary.finished:
+            if refused:
+                raise PumpflixError(f"the webhook refused the call: {_reply_text(reply)}")
+            if summary is not None:
+                self.recorder.update(n8n_execution_id=summary.id)
+            self.timed_out(workflow_id)
+            return
+        self.finished(summary)
 
-
-def _call(
-    prepared: PreparedRun,
-    client: N8nClient,
-    database: Callable[[], Database],
-    recorder: _Recorder,
-    outcome: RunOutcome,
-    note: Callable[[str], None],
-    deadline: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> None:
-    request, entry = prepared.request, prepared.entry
-    assert entry.path is not None and recorder.instance.n8n_workflow_id is not None
-    workflow_id = recorder.instance.n8n_workflow_id
-    note(f"calling {entry.method} /webhook/{entry.path}")
-    called = datetime.now(UTC)
-    wait = max(0.1, deadline - clock()) if request.wait else min(ACCEPT_WAIT, request.timeout)
-    reply = client.call_webhook(entry.path, method=entry.method, payload=request.payload, wait=wait)
-    recorder.step(_reply_message(entry, reply), at=called, httpStatus=reply.status)
-    refused = reply.answered and reply.status is not None and reply.status >= 400
-    if not request.wait:
-        if refused and reply.status != 500:
-            raise PumpflixError(f"the webhook refused the call: {_reply_text(reply)}")
-        execution_id = _execution_id_reply(reply) if entry.kind == "swapped" else None
+    def accepted(self, workflow_id: str, reply: WebhookReply) -> None:
+        """Not waiting: note the execution the call started, if n8n says which."""
+        execution_id = execution_id_of_reply(reply.body) if self.entry.kind == "swapped" else None
         if execution_id is None:
-            until = min(deadline, clock() + ACCEPT_WAIT)
-            found = find_execution(client, workflow_id, until, clock=clock, sleep=sleep)
+            until = min(self.deadline, self.clock() + ACCEPT_WAIT)
+            found = find_execution(
+                self.client, workflow_id, until, clock=self.clock, sleep=self.sleep
+            )
             execution_id = None if found is None else str(found["id"])
         if execution_id is not None:
-            recorder.update(n8n_execution_id=execution_id)
+            self.recorder.update(n8n_execution_id=execution_id)
+        message = f"accepted; not waiting (follow with: {self.follow})"
+        self.recorder.step(message, executionId=execution_id)
+        self.outcome.notes.append(message)
+
+    def finished(self, summary: ExecutionSummary) -> None:
+        self.outcome.execution = summary
+        self.recorder.execution(summary)
+        if summary.status != "success":
+            where = f" at node '{summary.failed_node}'" if summary.failed_node else ""
+            self.outcome.problem = PumpflixError(
+                f"the execution failed{where}: {summary.error}"
+                if summary.status == "error"
+                else str(summary.error),
+                hint=f"{logs_command(self.prepared.short_id)} shows every node's run",
+            )
+
+    def timed_out(self, workflow_id: str) -> None:
+        """Out of time: the execution goes on in n8n; say where to look."""
+        if self.recorder.instance.n8n_execution_id is None:
+            try:
+                running = self.client.executions(workflow_id, status="running", limit=5)
+            except PumpflixError:
+                running = []
+            if running:
+                self.recorder.update(n8n_execution_id=str(running[0]["id"]))
+        timeout = self.request.timeout
         message = (
-            "accepted; not waiting (follow with: pumpflix instances logs "
-            f"{prepared.short_id} --follow)"
+            f"the execution did not finish within {timeout:g} s; it may still be running in n8n"
         )
-        recorder.step(message, executionId=execution_id)
-        outcome.notes.append(message)
-        return
-    if not reply.answered:
-        _timed_out(prepared, client, recorder, outcome, workflow_id)
-        return
-    look_until = deadline if not refused else min(deadline, clock() + ERROR_GRACE)
-    note("waiting for the execution")
-    summary = wait_for_execution(client, workflow_id, look_until, clock=clock, sleep=sleep)
-    if summary is None or not summary.finished:
-        if refused:
-            raise PumpflixError(f"the webhook refused the call: {_reply_text(reply)}")
-        if summary is not None:
-            recorder.update(n8n_execution_id=summary.id)
-        _timed_out(prepared, client, recorder, outcome, workflow_id)
-        return
-    outcome.execution = summary
-    record_execution(database, recorder.instance, summary)
-    if summary.status != "success":
-        where = f" at node '{summary.failed_node}'" if summary.failed_node else ""
-        outcome.problem = PumpflixError(
-            f"the execution failed{where}: {summary.error}"
-            if summary.status == "error"
-            else str(summary.error),
-            hint=f"pumpflix instances logs {prepared.short_id} shows every node's run",
+        self.recorder.update(error=message)
+        self.recorder.step(message, level="warning")
+        self.outcome.problem = ServiceTimeoutError(
+            "n8n",
+            f"the execution did not finish within {timeout:g} s",
+            hint=f"it may still be running: {self.follow}",
         )
+
+    def deactivate(self, workflow_id: str) -> None:
+        try:
+            self.client.deactivate_workflow(workflow_id)
+        except PumpflixError as exc:
+            message = f"could not deactivate n8n workflow {workflow_id}: {exc.message}"
+            self.recorder.step(message, level="warning")
+            self.outcome.notes.append(message)
+            return
+        self.recorder.step(f"deactivated n8n workflow {workflow_id}")
 
 
 def _reply_message(entry: EntryPoint, reply: WebhookReply) -> str:
@@ -388,58 +312,3 @@ def _reply_text(reply: WebhookReply) -> str:
     message = body.get("message") if isinstance(body, dict) else body
     text = str(message or "").strip().splitlines()
     return f"HTTP {reply.status}" + (f": {text[0][:300]}" if text else "")
-
-
-def _execution_id_reply(reply: WebhookReply) -> str | None:
-    """A swapped-in Webhook answering at once replies with its execution's id."""
-    body = reply.body
-    if isinstance(body, int) and not isinstance(body, bool):
-        return str(body)
-    if isinstance(body, str) and body.strip().isdigit():
-        return body.strip()
-    return None
-
-
-def _timed_out(
-    prepared: PreparedRun,
-    client: N8nClient,
-    recorder: _Recorder,
-    outcome: RunOutcome,
-    workflow_id: str,
-) -> None:
-    """Out of time: the execution goes on in n8n; say where to look."""
-    if recorder.instance.n8n_execution_id is None:
-        try:
-            running = client.executions(workflow_id, status="running", limit=5)
-        except PumpflixError:
-            running = []
-        if running:
-            recorder.update(n8n_execution_id=str(running[0]["id"]))
-    timeout = prepared.request.timeout
-    message = f"the execution did not finish within {timeout:g} s; it may still be running in n8n"
-    recorder.update(error=message)
-    recorder.step(message, level="warning")
-    outcome.problem = ServiceTimeoutError(
-        "n8n",
-        f"the execution did not finish within {timeout:g} s",
-        hint=f"it may still be running: pumpflix instances logs {prepared.short_id} --follow",
-    )
-
-
-def _failed(recorder: _Recorder, exc: PumpflixError) -> None:
-    recorder.update(status="error", error=exc.message, finished_at=datetime.now(UTC))
-    recorder.step(f"failed: {exc.message}", level="error")
-
-
-def _deactivate(client: N8nClient, recorder: _Recorder, outcome: RunOutcome) -> None:
-    workflow_id = recorder.instance.n8n_workflow_id
-    if workflow_id is None:
-        return
-    try:
-        client.deactivate_workflow(workflow_id)
-    except PumpflixError as exc:
-        message = f"could not deactivate n8n workflow {workflow_id}: {exc.message}"
-        recorder.step(message, level="warning")
-        outcome.notes.append(message)
-        return
-    recorder.step(f"deactivated n8n workflow {workflow_id}")

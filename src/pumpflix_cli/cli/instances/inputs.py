@@ -1,26 +1,19 @@
 """What ``instances run`` is given on its command line, read and checked before anything
-is written: variables (``--var``, ``--vars-file``), credential ids (``--credential``), the
-webhook input (``--input``); and how stored inputs are shown with secrets masked."""
+is written: variables (``--var NAME=VALUE``, ``--vars-file``), credential ids
+(``--credential TYPE=ID``) and the webhook input (``--input`` JSON, ``@file`` or ``@-``)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pumpflix_cli.errors import InvalidInputError, UsageError
-from pumpflix_cli.redact import MASK
-from pumpflix_cli.workflow import scan_secrets
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Keys whose values are secrets whatever they look like.
-_SECRET_KEY = re.compile(
-    r"(?i)(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|auth|credential|private"
-    r"|access[_-]?key|session|cookie|signature|bearer|pwd)"
-)
 
 
 def parse_pairs(pairs: Sequence[str], *, option: str, what: str) -> dict[str, str]:
@@ -110,35 +103,3 @@ def parse_input(value: str | None) -> Any:
         raise UsageError(
             f"--input is not valid JSON ({exc})", hint="give a JSON document or @FILE"
         ) from None
-
-
-def unused(given: Iterable[str], needed: Iterable[str]) -> list[str]:
-    wanted = set(needed)
-    return sorted(name for name in given if name not in wanted)
-
-
-# --- showing inputs --------------------------------------------------------------------
-
-
-def mask_secrets(value: Any, *, key: str | None = None) -> Any:
-    """A copy of ``value`` with secret-looking values replaced by ``***``: any value under
-    a key that names a secret (``password``, ``API_KEY``, ``token`` …) and any string that
-    looks like a token (the import's hard-coded-secret scanner)."""
-    if key is not None and _SECRET_KEY.search(key) and value not in (None, "", [], {}):
-        return MASK
-    if isinstance(value, dict):
-        return {k: mask_secrets(v, key=str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(item, key=key) for item in value]
-    if isinstance(value, str) and _looks_like_token(value):
-        return MASK
-    return value
-
-
-def _looks_like_token(text: str) -> bool:
-    probe = {"nodes": [{"name": "input", "parameters": {"value": text}}]}
-    return bool(scan_secrets(probe))
-
-
-def masked_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(mask_secrets(dict(inputs)))

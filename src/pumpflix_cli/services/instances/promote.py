@@ -1,0 +1,167 @@
+"""Promotion: a new ``user`` template made of an instance, from the final JSON it ran or
+from its workflow as n8n now holds it (perhaps edited there), with the entry point and
+settings the run gave it undone, its credentials and variables extracted afresh."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pumpflix_cli.db.instances import InstanceStore
+from pumpflix_cli.errors import ConflictError, InvalidInputError, NotFoundError, UsageError
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.records import EventRecord, InstanceRecord, TemplateRecord
+from pumpflix_cli.services.instances.prepare import KEEP_EXECUTION_DATA
+from pumpflix_cli.services.instances.queries import resolve_instance
+from pumpflix_cli.workflow import (
+    WorkflowError,
+    entry_point_of,
+    n8n_request_body,
+    prepare,
+    validate_template_name,
+    without_entry_point,
+)
+
+if TYPE_CHECKING:
+    from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.n8n.client import N8nClient
+    from pumpflix_cli.services.templates.library import TemplateLibrary
+
+
+class InvalidNameError(UsageError):
+    """The name asked for cannot be a template's; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid template name: {reason}")
+        self.reason = reason
+
+
+class NameTakenError(ConflictError):
+    """A user template of the name asked for exists already."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a user template named '{name}' exists already")
+        self.name = name
+
+
+class NeverDeployedError(UsageError):
+    """The instance never reached n8n: there is no workflow there to promote."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"instance {instance_id} was never deployed to n8n")
+        self.instance_id = instance_id
+
+
+class WorkflowGoneError(NotFoundError):
+    """The instance's n8n workflow has been deleted from n8n (its final JSON is kept)."""
+
+    def __init__(self, instance_id: str, workflow_id: str) -> None:
+        super().__init__(f"n8n workflow {workflow_id} of instance {instance_id} is gone from n8n")
+        self.instance_id = instance_id
+        self.workflow_id = workflow_id
+
+
+@dataclass
+class Promotion:
+    """The template an instance became: what ``instances promote`` reports."""
+
+    template: TemplateRecord
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return self.template.summary_json()
+
+
+def promote(
+    database: Callable[[], Database],
+    library: TemplateLibrary,
+    ref: str,
+    *,
+    name: str,
+    description: str | None = None,
+    thumbnail: str | None = None,
+    n8n: Callable[[], N8nClient] | None = None,
+) -> Promotion:
+    """A new ``user`` template from an instance's final JSON or, given ``n8n``, from its
+    workflow as n8n now holds it."""
+    from pumpflix_cli.db.templates import TemplateDraft, TemplateStore
+
+    try:
+        validate_template_name(name)
+    except WorkflowError as exc:
+        raise InvalidNameError(str(exc)) from None
+    instance = resolve_instance(database, ref, final_workflow=True)
+    if instance.final_workflow is None:
+        raise NotFoundError(f"instance {instance.id} has no final JSON to promote")
+    source = instance.final_workflow if n8n is None else _from_n8n(instance, n8n())
+    try:
+        prepared = prepare({**source, "name": name}, fallback_name=name)
+    except WorkflowError as exc:
+        raise InvalidInputError(f"cannot make a template of it: {exc}") from None
+    draft = TemplateDraft(
+        name=prepared.name,
+        source_type="user",
+        workflow=prepared.workflow,
+        content_hash=prepared.content_hash,
+        required_credentials=prepared.required_credentials,
+        input_variables=prepared.input_variables,
+        description=description if description is not None else prepared.description,
+        thumbnail=thumbnail,
+    )
+    with database().session() as session:
+        templates = TemplateStore(session)
+        if any(t.name == name and t.source_type == "user" for t in templates.resolve(name)):
+            raise NameTakenError(name)
+        (result,) = templates.upsert([draft], update_changed=False)
+        if result.outcome != "created" or result.id is None:  # lost a race for the name
+            raise NameTakenError(name)
+        InstanceStore(session).add_events(
+            instance.id,
+            [
+                EventRecord(
+                    source="pumpflix",
+                    message=f"promoted to user template '{name}' ({result.id})"
+                    + (" from its n8n workflow" if n8n is not None else ""),
+                    data={"templateId": result.id},
+                )
+            ],
+        )
+        record = templates.get(result.id, history=False)
+    library.invalidate_cache({"user": []})  # a new template: only the index changed
+    assert record is not None
+    return Promotion(record)
+
+
+def _from_n8n(instance: InstanceRecord, client: N8nClient) -> dict[str, Any]:
+    from pumpflix_cli.n8n.client import N8nNotFoundError
+
+    assert instance.final_workflow is not None
+    if instance.n8n_workflow_id is None:
+        raise NeverDeployedError(instance.id)
+    try:
+        workflow = client.workflow(instance.n8n_workflow_id)
+    except N8nNotFoundError:
+        raise WorkflowGoneError(instance.id, instance.n8n_workflow_id) from None
+    try:
+        body = n8n_request_body(workflow)
+        entry = entry_point_of(instance.final_workflow)
+    except WorkflowError as exc:
+        raise InvalidInputError(f"the n8n workflow cannot be made a template: {exc}") from None
+    restored = without_entry_point(body, instance.final_workflow, entry)
+    restored["settings"] = _settings_without_ours(
+        restored.get("settings") or {}, instance.final_workflow.get("settings")
+    )
+    return restored
+
+
+def _settings_without_ours(settings: dict[str, Any], original: Any) -> dict[str, Any]:
+    """The settings with what the deployment forced (keeping execution data) put back as
+    the template had it."""
+    before = original if isinstance(original, dict) else {}
+    result = {k: v for k, v in settings.items() if k not in KEEP_EXECUTION_DATA}
+    result |= {k: before[k] for k in KEEP_EXECUTION_DATA if k in before}
+    return result
