@@ -3,6 +3,8 @@ its own, run through a webhook, and its execution recorded (SPEC §3, §4, §6).
 
 `run_instance` records the instance, then drives n8n step by step, writing each step as
 an event so that whatever happens the instance says how far it got and why it stopped.
+The steps stay together in `_Run` (a little over 300 lines) so a run reads top to bottom
+in the order n8n sees it.
 """
 
 from __future__ import annotations

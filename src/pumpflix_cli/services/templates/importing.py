@@ -26,10 +26,8 @@ from pumpflix_cli.services.templates.sources import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from pumpflix_cli.db.engine import Database
-    from pumpflix_cli.db.templates import TemplateDraft, WriteResult
+    from pumpflix_cli.db.templates import TemplateDraft, TemplateStore, WriteResult
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
 __all__ = ["ImportFailure", "ImportOptions", "ImportReport", "collect_files", "import_templates"]
@@ -252,10 +250,9 @@ def _write(
     chunks = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
     db = database()
 
-    def upsert(session: Session, chunk: Sequence[Candidate]) -> dict[str, list[str]]:
+    def upsert(store: TemplateStore, chunk: Sequence[Candidate]) -> dict[str, list[str]]:
         drafts = [_draft(c, spool) for c in chunk]
         path_of = {id(draft): c.path for draft, c in zip(drafts, chunk, strict=True)}
-        store = TemplateStore(session)
         results = store.upsert(drafts, update_changed=options.on_conflict == "update")
         return _record(report, path_of, results, options.on_conflict)
 
@@ -263,13 +260,13 @@ def _write(
         changed: dict[str, list[str]] = defaultdict(list)
         with db.session(rollback=options.dry_run) as session:
             for chunk in chunks:
-                for source_type, ids in upsert(session, chunk).items():
+                for source_type, ids in upsert(TemplateStore(session), chunk).items():
                     changed[source_type].extend(ids)
         if not options.dry_run:
             library.invalidate_cache(changed)
         return
     for chunk in chunks:
         with db.session(rollback=options.dry_run) as session:
-            batch_changed = upsert(session, chunk)
+            batch_changed = upsert(TemplateStore(session), chunk)
         if not options.dry_run:
             library.invalidate_cache(batch_changed)
