@@ -51,7 +51,7 @@ lists = {"prebuilt": [], "user": []}
 with psycopg.connect(url) as conn:
     history = {}
     for row in conn.execute(
-        "SELECT template_id, version, content_hash, created_at FROM template_versions"
+        "SELECT template_id, version, content_hash, created_at FROM pumpflix_template_versions"
         " ORDER BY template_id, version"
     ):
         history.setdefault(row[0], []).append(
@@ -60,7 +60,7 @@ with psycopg.connect(url) as conn:
     rows = conn.execute(
         "SELECT id, name, description, source_type, required_credentials, input_variables,"
         " thumbnail, version, content_hash, created_at, updated_at, workflow::text"
-        " FROM templates"
+        " FROM pumpflix_templates"
     )
     for row in rows:
         summary = {

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from pumpflix_cli.config import Settings
 from pumpflix_cli.context import AppContext
 from pumpflix_cli.db.engine import Database
-from pumpflix_cli.db.migrate import head_revision, upgrade
+from pumpflix_cli.db.migrate import head_revision, migration_context, upgrade
 from pumpflix_cli.db.models import Base
 from pumpflix_cli.errors import PumpflixError
 from pumpflix_cli.exit_codes import ExitCode
@@ -21,12 +20,12 @@ from pumpflix_cli.output import Output
 from tests.conftest import CliRun
 
 TABLES = {
-    "templates",
-    "template_versions",
-    "instances",
-    "instance_events",
-    "n8n_links",
-    "alembic_version",
+    "pumpflix_templates",
+    "pumpflix_template_versions",
+    "pumpflix_instances",
+    "pumpflix_instance_events",
+    "pumpflix_n8n_links",
+    "pumpflix_alembic_version",
 }
 
 
@@ -51,7 +50,7 @@ def test_db_upgrade_creates_the_embedded_database_with_no_environment(
     assert _tables(f"sqlite:///{sqlite_file}") >= TABLES
 
 
-def test_db_upgrade_on_postgres_creates_tables_and_alembic_version(
+def test_db_upgrade_on_postgres_creates_tables_and_pumpflix_alembic_version(
     cli: CliRun, empty_postgres_url: str
 ) -> None:
     env = {"DATABASE_URL": empty_postgres_url}
@@ -98,7 +97,7 @@ def test_the_migrations_match_the_models(backend: object) -> None:
     database = AppContext(Output()).database()
     try:
         with database.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            diff = compare_metadata(migration_context(conn), Base.metadata)
     finally:
         database.dispose()
     assert diff == []
@@ -107,7 +106,9 @@ def test_the_migrations_match_the_models(backend: object) -> None:
 def test_postgres_json_columns_are_jsonb(postgres_url: str) -> None:
     database = Database(Settings(DATABASE_URL=postgres_url))
     try:
-        columns = {c["name"]: c["type"] for c in inspect(database.engine).get_columns("templates")}
+        columns = {
+            c["name"]: c["type"] for c in inspect(database.engine).get_columns("pumpflix_templates")
+        }
     finally:
         database.dispose()
     assert type(columns["workflow"]).__name__ == "JSONB"

@@ -30,9 +30,9 @@ def _kill_pumpflix_backends(database: str) -> int:
 def _consistent(database_url: str) -> tuple[int, int]:
     """(templates, templates whose current version row is missing or differs)."""
     with psycopg.connect(database_url) as conn:
-        total = conn.execute("SELECT count(*) FROM templates").fetchone()
+        total = conn.execute("SELECT count(*) FROM pumpflix_templates").fetchone()
         broken = conn.execute(
-            "SELECT count(*) FROM templates t LEFT JOIN template_versions v "
+            "SELECT count(*) FROM pumpflix_templates t LEFT JOIN pumpflix_template_versions v "
             "ON v.template_id = t.id AND v.version = t.version "
             "WHERE v.template_id IS NULL OR v.content_hash <> t.content_hash "
             "OR v.workflow <> t.workflow"

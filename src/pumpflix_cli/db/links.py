@@ -1,5 +1,5 @@
-"""The ``n8n_links`` table: which template or instance maps to which n8n workflow, per n8n
-base URL, with the content hash and n8n ``updatedAt`` seen at the last sync."""
+"""The ``pumpflix_n8n_links`` table: which template or instance maps to which n8n
+workflow, per n8n base URL, with the content hash and n8n ``updatedAt`` seen at the last sync."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ class TemplateLink:
 
 
 class LinkStore:
-    """Queries over ``n8n_links`` for one n8n (its base URL) within a caller's session."""
+    """Queries over ``pumpflix_n8n_links`` for one n8n (its base URL) within a caller's
+    session."""
 
     def __init__(self, session: Session, n8n_url: str) -> None:
         self.session = session

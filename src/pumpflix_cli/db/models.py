@@ -1,6 +1,8 @@
 """The schema (SPEC §3) as SQLAlchemy 2 typed models.
 
-JSON columns are JSONB on PostgreSQL and JSON on SQLite. Changes to these models ship as an
+Every table is named ``pumpflix_*`` (Alembic's version table too: ``pumpflix_alembic_version``)
+so pumpflix's own tables sit beside the platform's in one database without a clash. JSON
+columns are JSONB on PostgreSQL and JSON on SQLite. Changes to these models ship as an
 Alembic migration in ``migrations/versions``; a test checks the two never drift apart.
 """
 
@@ -50,12 +52,12 @@ class Base(DeclarativeBase):
 
 
 class Template(Base):
-    __tablename__ = "templates"
+    __tablename__ = "pumpflix_templates"
     __table_args__ = (
-        UniqueConstraint("source_type", "name", name="uq_templates_source_type_name"),
+        UniqueConstraint("source_type", "name", name="uq_pumpflix_templates_source_type_name"),
         CheckConstraint("source_type IN ('prebuilt', 'user')", name="source_type"),
         CheckConstraint("version >= 1", name="version_positive"),
-        Index("ix_templates_name", "name"),
+        Index("ix_pumpflix_templates_name", "name"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -75,10 +77,10 @@ class Template(Base):
 class TemplateVersion(Base):
     """Every version's JSON is kept: the template's history."""
 
-    __tablename__ = "template_versions"
+    __tablename__ = "pumpflix_template_versions"
 
     template_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("templates.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("pumpflix_templates.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -88,19 +90,19 @@ class TemplateVersion(Base):
 
 
 class Instance(Base):
-    __tablename__ = "instances"
+    __tablename__ = "pumpflix_instances"
     __table_args__ = (
         CheckConstraint(
             "status IN ('created', 'deploying', 'running', 'success', 'error', 'canceled')",
             name="status",
         ),
-        Index("ix_instances_status_created_at", "status", "created_at"),
+        Index("ix_pumpflix_instances_status_created_at", "status", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     # An instance outlives its template: the final JSON is its own record.
     template_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("templates.id", ondelete="SET NULL"), index=True
+        ForeignKey("pumpflix_templates.id", ondelete="SET NULL"), index=True
     )
     template_version: Mapped[int | None] = mapped_column(Integer)
     inputs: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
@@ -120,14 +122,16 @@ class Instance(Base):
 class InstanceEvent(Base):
     """One row per node run of an n8n execution, plus pumpflix's own steps: the logs."""
 
-    __tablename__ = "instance_events"
+    __tablename__ = "pumpflix_instance_events"
     __table_args__ = (
         CheckConstraint("source IN ('pumpflix', 'n8n')", name="source"),
-        Index("ix_instance_events_instance_id_time", "instance_id", "time"),
+        Index("ix_pumpflix_instance_events_instance_id_time", "instance_id", "time"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    instance_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("pumpflix_instances.id", ondelete="CASCADE")
+    )
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     level: Mapped[str] = mapped_column(String(16), default="info")
     source: Mapped[str] = mapped_column(String(16))
@@ -144,11 +148,11 @@ class N8nLink(Base):
     and let a sync tell which side changed.
     """
 
-    __tablename__ = "n8n_links"
+    __tablename__ = "pumpflix_n8n_links"
     __table_args__ = (
-        UniqueConstraint("n8n_url", "n8n_workflow_id", name="uq_n8n_links_workflow"),
-        UniqueConstraint("n8n_url", "template_id", name="uq_n8n_links_template"),
-        UniqueConstraint("n8n_url", "instance_id", name="uq_n8n_links_instance"),
+        UniqueConstraint("n8n_url", "n8n_workflow_id", name="uq_pumpflix_n8n_links_workflow"),
+        UniqueConstraint("n8n_url", "template_id", name="uq_pumpflix_n8n_links_template"),
+        UniqueConstraint("n8n_url", "instance_id", name="uq_pumpflix_n8n_links_instance"),
         CheckConstraint("kind IN ('template', 'instance')", name="kind"),
     )
 
@@ -157,10 +161,10 @@ class N8nLink(Base):
     n8n_workflow_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     template_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("templates.id", ondelete="CASCADE")
+        ForeignKey("pumpflix_templates.id", ondelete="CASCADE")
     )
     instance_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE")
+        ForeignKey("pumpflix_instances.id", ondelete="CASCADE")
     )
     content_hash: Mapped[str | None] = mapped_column(String(64))
     n8n_updated_at: Mapped[str | None] = mapped_column(String(64))

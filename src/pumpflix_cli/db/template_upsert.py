@@ -147,7 +147,7 @@ class TemplateUpsert:
         with driver.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS pumpflix_incoming "
-                "(LIKE templates INCLUDING DEFAULTS) ON COMMIT DROP"
+                "(LIKE pumpflix_templates INCLUDING DEFAULTS) ON COMMIT DROP"
             )
             cursor.execute("TRUNCATE pumpflix_incoming")
             with cursor.copy(f"COPY pumpflix_incoming ({', '.join(columns)}) FROM STDIN") as copy:
@@ -160,7 +160,7 @@ class TemplateUpsert:
                     )
             listed = ", ".join(columns)
             cursor.execute(
-                f"INSERT INTO templates ({listed}) SELECT {listed} FROM pumpflix_incoming "
+                f"INSERT INTO pumpflix_templates ({listed}) SELECT {listed} FROM pumpflix_incoming "
                 "ORDER BY source_type, name ON CONFLICT DO NOTHING "
                 "RETURNING id, source_type, name"
             )

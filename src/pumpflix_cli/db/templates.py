@@ -19,7 +19,8 @@ __all__ = ["SUMMARY_COLUMNS", "TemplateDraft", "TemplateStore", "WriteResult", "
 
 
 class TemplateStore:
-    """Queries over ``templates`` and ``template_versions`` within a caller's session."""
+    """Queries over ``pumpflix_templates`` and ``pumpflix_template_versions`` within a
+    caller's session."""
 
     def __init__(self, session: Session) -> None:
         self.session = session

@@ -10,6 +10,7 @@ connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
+    version_table=context.config.get_main_option("version_table", "pumpflix_alembic_version"),
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

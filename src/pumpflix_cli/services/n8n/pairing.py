@@ -1,6 +1,6 @@
 """Both sides of a sync, read once, and which template goes with which n8n workflow.
 
-A template's workflow is the one its ``n8n_links`` row names for this n8n. Without a link,
+A template's workflow is the one its ``pumpflix_n8n_links`` row names for this n8n. Without a link,
 a template and a workflow tagged ``pumpflix`` that share a name, each the only one of its
 side with that name, are taken as a pair ("adopted"): so a fresh database pushing the
 same templates again (a CI job) updates the workflows instead of duplicating them.
