@@ -1,5 +1,6 @@
-"""The ``instances`` and ``instance_events`` tables, and the link of an instance to its n8n
-workflow: what ``instances run`` records and ``list``, ``show``, ``logs`` read back."""
+"""The ``pumpflix_instances`` and ``pumpflix_instance_events`` tables, and the link of an
+instance to its n8n workflow: what ``instances run`` records and ``list``, ``show``,
+``logs`` read back."""
 
 from __future__ import annotations
 
