@@ -1,5 +1,6 @@
-"""`instances run` when n8n fails in ways a real n8n cannot be made to on demand: a 503
-while creating the workflow, a webhook call that never answers. `httpx.MockTransport`
+"""`instances run` and `logs --follow` when n8n behaves in ways a real n8n cannot be made
+to on demand: a 503 while creating the workflow, a webhook call that never answers, an
+execution not yet listed anywhere. `httpx.MockTransport`
 plays n8n here; every other behaviour is tested against the real one in tests/e2e."""
 
 from __future__ import annotations
@@ -124,3 +125,65 @@ def test_a_webhook_that_never_answers_is_a_timeout_and_the_run_stays_running(
     with database.session() as session:
         messages = [e.message for e in InstanceStore(session).events(instance.id)]
     assert any("no answer yet" in m for m in messages)
+
+
+def test_follow_finds_a_just_started_execution_that_n8n_lists_nowhere_yet(
+    database: Database, template: TemplateRecord
+) -> None:
+    """Right after a ``--no-wait`` call n8n may list the execution neither as running nor as
+    finished (it is still ``new``) while the workflow is already inactive: following must
+    ask for the instance's own execution by id instead of calling it a day."""
+    from pumpflix_cli.records import EventRecord
+    from pumpflix_cli.services.instances.executions import follow
+    from tests.workflow.test_executions import execution
+
+    instance_id = "0b6a8a4e-2d7e-4d4c-9a54-6f1f0c1d2e3f"
+    with database.session() as session:
+        store = InstanceStore(session)
+        store.create(
+            instance_id,
+            template_id=template.id,
+            template_version=1,
+            inputs={},
+            credentials={},
+            final_workflow={},
+            status="running",
+        )
+        store.update(instance_id, n8n_workflow_id="wf1", n8n_execution_id="31")
+        instance = store.get(instance_id)
+    assert instance is not None
+    asked_by_id = 0
+    finished = execution("success", {}, "Start")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal asked_by_id
+        path = request.url.path
+        if path == "/api/v1/workflows/wf1":
+            return httpx.Response(200, json={"id": "wf1", "active": False})
+        if path == "/api/v1/executions":
+            return httpx.Response(200, json={"data": [], "nextCursor": None})
+        if path == "/api/v1/executions/31":
+            asked_by_id += 1
+            if asked_by_id == 1:
+                return httpx.Response(200, json={"id": "31", "status": "new"})
+            return httpx.Response(200, json=finished)
+        return httpx.Response(404, json={"message": "not found"})
+
+    emitted: list[EventRecord] = []
+    client = N8nClient(URL, KEY, transport=httpx.MockTransport(handler), backoff=0.0)
+    try:
+        result = follow(
+            instance,
+            client=client,
+            database=lambda: database,
+            emit=emitted.append,
+            max_wait=30.0,
+            sleep=lambda _s: None,
+        )
+    finally:
+        client.close()
+
+    assert result.reason == "done"
+    assert any(e.data and e.data.get("step") == "execution-finished" for e in emitted), emitted
+    with database.session() as session:
+        assert InstanceStore(session).get(instance_id).status == "success"  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ Reading an execution's JSON is the pure `pumpflix_cli.workflow.executions`."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -201,6 +202,11 @@ def follow(
         listed |= {
             str(e["id"]): e for e in client.executions(workflow_id, status="running", limit=100)
         }
+        own = instance.n8n_execution_id
+        if own is not None and own not in recorded and own not in listed:
+            # Just started, n8n may list it in neither list yet; by id it always answers.
+            with contextlib.suppress(N8nNotFoundError):
+                listed[own] = client.execution(own, include_data=False)
         running = 0
         for execution_id in sorted(listed, key=execution_order):
             if execution_id in recorded:
