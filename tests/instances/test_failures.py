@@ -1,7 +1,7 @@
 """`instances run` and `logs --follow` when n8n behaves in ways a real n8n cannot be made
 to on demand: a 503 while creating the workflow, a webhook call that never answers, an
-execution not yet listed anywhere. `httpx.MockTransport`
-plays n8n here; every other behaviour is tested against the real one in tests/e2e."""
+execution not yet listed anywhere. `httpx.MockTransport` plays n8n here; every other
+behaviour is tested against the real one in tests/e2e."""
 
 from __future__ import annotations
 
