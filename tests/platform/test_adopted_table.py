@@ -164,3 +164,55 @@ def test_a_table_missing_a_column_is_refused_naming_it(
             "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'pumpflix_%'"
         ).fetchone()
     assert tables == (0,)  # one transaction: nothing was left behind
+
+
+# The part of the platform's instance model promotion reads (PLATFORM.md), as Prisma
+# would create it.
+WORKFLOW_INSTANCE_DDL = """
+CREATE TABLE "WorkflowInstance" (
+    "id" TEXT NOT NULL,
+    "templateId" TEXT NOT NULL,
+    "finalJson" TEXT,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "WorkflowInstance_pkey" PRIMARY KEY ("id")
+);
+ALTER TABLE "WorkflowInstance" ADD CONSTRAINT "WorkflowInstance_templateId_fkey"
+    FOREIGN KEY ("templateId") REFERENCES "WorkflowTemplate"("id")
+    ON DELETE RESTRICT ON UPDATE CASCADE;
+"""
+
+
+def test_promote_takes_a_platform_instance_by_id(
+    platform: Platform, cli: CliRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", platform.database_url)
+    template = platform.create_template(
+        {"name": "Base", "sourceType": "prebuilt", "n8nJson": workflow("Base")}
+    )
+    ran, bare = str(uuid.uuid4()), str(uuid.uuid4())
+    with psycopg.connect(platform.database_url, autocommit=True) as conn:
+        conn.execute(WORKFLOW_INSTANCE_DDL)
+        conn.execute(
+            'INSERT INTO "WorkflowInstance" ("id", "templateId", "finalJson") '
+            "VALUES (%s, %s, %s), (%s, %s, NULL)",
+            (ran, template["id"], json.dumps(workflow("Ran", "final")), bare, template["id"]),
+        )
+    try:
+        promote_both(cli, ran, bare)
+    finally:  # the platform fixture empties "WorkflowTemplate", which this references
+        with psycopg.connect(platform.database_url, autocommit=True) as conn:
+            conn.execute('DROP TABLE "WorkflowInstance"')
+
+
+def promote_both(cli: CliRun, ran: str, bare: str) -> None:
+    assert cli("db", "upgrade").exit_code == 0
+    result = cli("instances", "promote", ran, "--name", "From final", "--json")
+    assert result.exit_code == 0, result.stderr
+    promoted = json.loads(result.stdout)
+    assert (promoted["sourceType"], promoted["version"]) == ("user", 1)
+    assert show_json(cli, "From final")["n8nJson"]["nodes"][1]["parameters"] == {"value": "final"}
+    result = cli("instances", "promote", bare, "--name", "From template", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert show_json(cli, "From template")["n8nJson"]["nodes"][1]["parameters"] == {"value": "hi"}
+    missing = cli("instances", "promote", str(uuid.uuid4()), "--name", "Nothing")
+    assert missing.exit_code == ExitCode.NOT_FOUND

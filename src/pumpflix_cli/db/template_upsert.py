@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import cast, func, insert, select, text, tuple_, update
+from sqlalchemy import cast, func, insert, inspect, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -147,10 +147,11 @@ class TemplateUpsert:
         if self.dialect == "postgresql":
             self._copy_insert(rows)
         else:
-            keys = {column.name: column.key for column in Template.__table__.columns}
-            table = Template.__table__
+            # The ORM's insert takes attribute names (``source_type`` for "sourceType").
+            keys = {prop.columns[0].name: prop.key for prop in inspect(Template).column_attrs}
             self.session.execute(
-                insert(table), [{keys[name]: value for name, value in row.items()} for row in rows]
+                insert(Template),
+                [{keys[name]: value for name, value in row.items()} for row in rows],
             )
         self.session.execute(
             insert(TemplateMeta),
