@@ -216,3 +216,30 @@ def promote_both(cli: CliRun, ran: str, bare: str) -> None:
     assert show_json(cli, "From template")["n8nJson"]["nodes"][1]["parameters"] == {"value": "hi"}
     missing = cli("instances", "promote", str(uuid.uuid4()), "--name", "Nothing")
     assert missing.exit_code == ExitCode.NOT_FOUND
+
+
+def test_a_row_the_platform_deleted_is_ignored_and_its_bundle_imports_again(
+    platform: Platform, cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", platform.database_url)
+    assert cli("db", "upgrade").exit_code == 0
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "gone.json").write_text(json.dumps(workflow("Gone")))
+    assert import_json(cli, str(source))[0] == 0
+    (template,) = list_json(cli)
+    out = tmp_path / "out"
+    assert cli("templates", "export", "Gone", "--bundle", "--out", str(out)).exit_code == 0
+    with psycopg.connect(platform.database_url, autocommit=True) as conn:
+        conn.execute('DELETE FROM "WorkflowTemplate" WHERE "id" = %s', (template["id"],))
+
+    # pumpflix's rows about it are left, and ignored (the database read: the platform
+    # deleted it without touching the cache).
+    assert list_json(cli, "--no-cache") == []
+    assert cli("templates", "show", template["id"], "--no-cache").exit_code == ExitCode.NOT_FOUND
+    code, report = import_json(cli, str(out))
+    assert code == 0, report
+    assert [(t["id"], t["outcome"], t["version"]) for t in report["templates"]] == [
+        (template["id"], "created", 1)
+    ]
+    assert [h["version"] for h in show_json(cli, template["id"])["history"]] == [1]

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import cast, func, insert, inspect, select, text, tuple_, update
+from sqlalchemy import cast, delete, func, insert, inspect, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -101,6 +101,13 @@ class TemplateUpsert:
             }
             for draft in drafts
         ]
+        # A bundle's id may be one the platform deleted: pumpflix's rows left about it go.
+        kept_ids = [draft.template_id for draft in drafts if draft.template_id is not None]
+        if kept_ids:
+            self.session.execute(
+                delete(TemplateVersion).where(TemplateVersion.template_id.in_(kept_ids))
+            )
+            self.session.execute(delete(TemplateMeta).where(TemplateMeta.id.in_(kept_ids)))
         if self.dialect == "postgresql":
             self._copy_insert(rows)
         else:
