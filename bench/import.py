@@ -1,7 +1,8 @@
 """`templates import` of the corpus into PostgreSQL against the floor (SPEC §8).
 
 The floor: one plain Python process that reads and parses the same files and COPYs
-(id, name, json) rows into a jsonb table. Ours: `pumpflix templates import` of the same
+their rows into the platform's "WorkflowTemplate" table (PLATFORM.md's DDL: JSON as text,
+lists as TEXT[]). Ours: `pumpflix templates import` of the same
 folder into a fresh, migrated database, as a fresh process. Limit 3×. Also prints the
 per-workflow time against n8n's own `import:workflow` (3.6 s for 300 files, measured on
 this machine): pumpflix must be ≥ 20× faster per workflow.
@@ -23,8 +24,10 @@ N8N_SECONDS_PER_WORKFLOW = 3.6 / 300
 FACTOR = 3.0
 CHILD_FLOOR = """
 import json, sys, uuid, time
+from datetime import UTC, datetime
 from pathlib import Path
 import psycopg
+from pumpflix_cli.db.migrations.platform_table import PLATFORM_DDL
 url, folder = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
 rows = []
@@ -34,10 +37,15 @@ for path in sorted(Path(folder).rglob("*.json")):
     except ValueError:
         continue
     name = doc.get("name", path.stem) if isinstance(doc, dict) else path.stem
-    rows.append((str(uuid.uuid4()), str(name), json.dumps(doc)))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows.append((str(uuid.uuid4()), str(name), "", "prebuilt", json.dumps(doc), [], [], now, now))
+columns = (
+    '"id", "name", "description", "sourceType", "n8nJson", "requiredCredentials", '
+    '"inputVariables", "createdAt", "updatedAt"'
+)
 with psycopg.connect(url) as conn:
-    conn.execute("CREATE TABLE floor (id uuid, name text, json jsonb)")
-    with conn.cursor().copy("COPY floor (id, name, json) FROM STDIN") as copy:
+    conn.execute(PLATFORM_DDL)
+    with conn.cursor().copy(f'COPY "WorkflowTemplate" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(row)
 print(len(rows))
@@ -76,7 +84,11 @@ def main() -> int:
     )
     ours_s, floor_s = statistics.median(ours), statistics.median(floors)
     ok = report(
-        "pumpflix templates import", ours_s, "floor: parse + COPY into jsonb", floor_s, FACTOR
+        "pumpflix templates import",
+        ours_s,
+        "floor: parse + COPY (platform)",
+        floor_s,
+        FACTOR,
     )
     per = ours_s / files
     speedup = N8N_SECONDS_PER_WORKFLOW / per

@@ -58,9 +58,10 @@ with psycopg.connect(url) as conn:
             {"version": row[1], "contentHash": row[2], "createdAt": row[3].isoformat()}
         )
     rows = conn.execute(
-        "SELECT id, name, description, source_type, required_credentials, input_variables,"
-        " thumbnail, version, content_hash, created_at, updated_at, workflow::text"
-        " FROM pumpflix_templates"
+        'SELECT t.id, t.name, t.description, t."sourceType", t."requiredCredentials",'
+        ' t."inputVariables", t.thumbnail, coalesce(m.version, 1), m.content_hash,'
+        ' t."createdAt", t."updatedAt", t."n8nJson"'
+        ' FROM "WorkflowTemplate" t LEFT JOIN pumpflix_templates m ON m.id = t.id'
     )
     for row in rows:
         summary = {

@@ -20,6 +20,7 @@ from pumpflix_cli.output import Output
 from tests.conftest import CliRun
 
 TABLES = {
+    "WorkflowTemplate",
     "pumpflix_templates",
     "pumpflix_template_versions",
     "pumpflix_instances",
@@ -103,15 +104,32 @@ def test_the_migrations_match_the_models(backend: object) -> None:
     assert diff == []
 
 
-def test_postgres_json_columns_are_jsonb(postgres_url: str) -> None:
+def test_postgres_json_columns_are_jsonb_and_the_platform_table_is_its_own(
+    postgres_url: str,
+) -> None:
     database = Database(Settings(DATABASE_URL=postgres_url))
     try:
-        columns = {
-            c["name"]: c["type"] for c in inspect(database.engine).get_columns("pumpflix_templates")
+        inspector = inspect(database.engine)
+        versions = {
+            c["name"]: c["type"] for c in inspector.get_columns("pumpflix_template_versions")
         }
+        platform = {c["name"]: c for c in inspector.get_columns("WorkflowTemplate")}
+        referred = {
+            fk["referred_table"]
+            for table in inspector.get_table_names()
+            for fk in inspector.get_foreign_keys(table)
+        }
+        uniques = inspector.get_unique_constraints("WorkflowTemplate")
     finally:
         database.dispose()
-    assert type(columns["workflow"]).__name__ == "JSONB"
+    assert type(versions["workflow"]).__name__ == "JSONB"
+    assert type(platform["n8nJson"]["type"]).__name__ == "TEXT"
+    assert type(platform["requiredCredentials"]["type"]).__name__ == "ARRAY"
+    assert getattr(platform["updatedAt"]["type"], "precision", None) == 3
+    assert platform["description"]["nullable"] is False
+    # No pumpflix table references the platform's (that would put triggers on it), and
+    # names are not unique there (the platform allows duplicates).
+    assert "WorkflowTemplate" not in referred and uniques == []
 
 
 def test_the_embedded_database_migrates_itself_on_first_use() -> None:

@@ -1,6 +1,11 @@
-"""0002: a database of today's layout (tables without a prefix, ``alembic_version``), full
-of corpus templates, versions, an instance with events and n8n links, moves to the
-``pumpflix_*`` layout with nothing lost, on SQLite and PostgreSQL."""
+"""0002 and 0003: a database of an older layout (0001: tables without a prefix and
+``alembic_version``; 0002: the ``pumpflix_*`` tables holding the templates themselves),
+full of corpus templates, versions, an instance with events and n8n links, moves to the
+shared layout (templates in the platform's ``"WorkflowTemplate"``) with nothing lost, on
+SQLite and PostgreSQL.
+
+The rows come from a database filled at head by the CLI, turned back into the older
+shape (``legacy_rows``): what the older pumpflix would have held for the same imports."""
 
 from __future__ import annotations
 
@@ -8,92 +13,32 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, MetaData, Table, insert, inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from pumpflix_cli.config import Settings
 from pumpflix_cli.db.engine import Database
-from pumpflix_cli.db.migrate import SCRIPT_LOCATION, downgrade, head_revision
+from pumpflix_cli.db.migrate import downgrade, head_revision
 from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink
 from pumpflix_cli.records import utcnow
 from tests.conftest import Backend, CliRun, create_database
 from tests.helpers import import_json, list_json, show_json
+from tests.legacy_layout import (
+    NEW,
+    OLD,
+    PLATFORM,
+    copy_rows,
+    engine_of,
+    legacy_database,
+    platform_rows,
+    rows,
+)
 
 CORPUS = os.environ.get("PUMPFLIX_CORPUS")
-OLD = ("templates", "template_versions", "instances", "instance_events", "n8n_links")
-NEW = tuple(f"pumpflix_{table}" for table in OLD)
 N8N = "http://n8n.example:5678"
-
-
-def legacy_database(backend: Backend, tmp_path: Path) -> str:
-    """A new database at 0001 with its revision in ``alembic_version``, as pumpflix left
-    every database before 0002."""
-    if backend.name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.sqlite3'}"
-    else:
-        name = f"pumpflix_legacy_{uuid.uuid4().hex[:10]}"
-        url = create_database(name)
-        backend.cleanups.append(name)
-    config = Config()
-    config.set_main_option("script_location", SCRIPT_LOCATION)
-    config.set_main_option("version_table", "alembic_version")
-    with engine_of(url) as engine, engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-    return url
-
-
-@contextmanager
-def engine_of(url: str | None = None) -> Iterator[Engine]:
-    """pumpflix's own engine for ``url`` (None: the configured database), disposed after."""
-    database = Database(Settings(DATABASE_URL=url) if url else Settings())
-    try:
-        yield database.engine
-    finally:
-        database.dispose()
-
-
-def rows(url: str, tables: tuple[str, ...]) -> list[list[tuple[Any, ...]]]:
-    """Every row of ``tables``, in primary-key order."""
-    with engine_of(url) as engine, engine.connect() as conn:
-        meta = MetaData()
-        found = []
-        for name in tables:
-            table = Table(name, meta, autoload_with=conn)
-            query = select(table).order_by(*table.primary_key.columns)
-            found.append([tuple(row) for row in conn.execute(query)])
-        return found
-
-
-def copy_rows(source: str, target: str) -> None:
-    """What the source (this pumpflix, head) holds, into the legacy tables of ``target``."""
-    with (
-        engine_of(source) as from_,
-        engine_of(target) as to,
-        to.begin() as writer,
-        from_.connect() as reader,
-    ):
-        meta = MetaData()
-        for new, old in zip(NEW, OLD, strict=True):
-            source_table = Table(new, meta, autoload_with=reader)
-            found = [dict(row._mapping) for row in reader.execute(select(source_table))]
-            if found:
-                writer.execute(insert(Table(old, meta, autoload_with=writer)), found)
-        if writer.dialect.name == "postgresql":  # the ids came along: as if made here
-            for table in ("instance_events", "n8n_links"):
-                writer.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "
-                        f"FROM {table}"
-                    )
-                )
 
 
 def fill(cli: CliRun, tmp_path: Path) -> list[str]:
@@ -121,7 +66,7 @@ def fill(cli: CliRun, tmp_path: Path) -> list[str]:
         conn.execute(
             insert(Instance).values(
                 id=instance_id,
-                template_id=uuid.UUID(ids[0]),
+                template_id=ids[0],
                 template_version=3,
                 inputs={"GREETING": "hi"},
                 credentials={"slackApi": "17"},
@@ -148,7 +93,7 @@ def fill(cli: CliRun, tmp_path: Path) -> list[str]:
                 n8n_url=N8N,
                 n8n_workflow_id="wf-1",
                 kind="template",
-                template_id=uuid.UUID(ids[1]),
+                template_id=ids[1],
                 content_hash="ab" * 32,
             )
         )
@@ -168,33 +113,38 @@ def snapshot(cli: CliRun, ids: list[str], env: dict[str, str] | None = None) -> 
 
 @pytest.mark.corpus
 @pytest.mark.skipif(not CORPUS, reason="PUMPFLIX_CORPUS is not set")
-def test_todays_layout_with_data_upgrades_with_nothing_lost(
-    cli: CliRun, backend: Backend, tmp_path: Path
+@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_an_older_layout_with_data_upgrades_with_nothing_lost(
+    cli: CliRun, backend: Backend, tmp_path: Path, revision: str
 ) -> None:
     ids = fill(cli, tmp_path)
     before = snapshot(cli, ids)
-    legacy = legacy_database(backend, tmp_path)
-    copy_rows(os.environ.get("DATABASE_URL") or Settings().effective_database_url, legacy)
+    head_url = os.environ.get("DATABASE_URL") or Settings().effective_database_url
+    expected = platform_rows(head_url)
+    legacy = legacy_database(backend, tmp_path, revision)
+    copy_rows(head_url, legacy, revision)
     env = {"DATABASE_URL": legacy}
-    kept = rows(legacy, OLD)
+    kept = rows(legacy, OLD if revision == "0001" else NEW)
     assert [len(table) for table in kept[2:]] == [1, 3, 2]
     status = cli("db", "status", "--json", env=env)
     assert status.exit_code == 1
-    assert json.loads(status.stdout)["current"] == "0001"  # the legacy table is read
+    assert json.loads(status.stdout)["current"] == revision  # the older table is read
     assert cli("templates", "list", env=env).exit_code != 0  # refused: upgrade first
 
     result = cli("db", "upgrade", "--json", env=env)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["previous"] == "0001"
+    assert json.loads(result.stdout)["previous"] == revision
 
-    assert rows(legacy, NEW) == kept
+    assert platform_rows(legacy) == expected
     assert snapshot(cli, ids, env) == before
     status = cli("db", "status", "--json", env=env)
     assert status.exit_code == 0
     assert json.loads(status.stdout)["current"] == head_revision()
     with engine_of(legacy) as engine:
         inspector = inspect(engine)
-        assert sorted(inspector.get_table_names()) == sorted([*NEW, "pumpflix_alembic_version"])
+        assert sorted(inspector.get_table_names()) == sorted(
+            [*NEW, PLATFORM, "pumpflix_alembic_version"]
+        )
         referred = {
             fk["referred_table"] for table in NEW for fk in inspector.get_foreign_keys(table)
         }
@@ -208,16 +158,16 @@ def test_todays_layout_with_data_upgrades_with_nothing_lost(
 
 @pytest.mark.corpus
 @pytest.mark.skipif(not CORPUS, reason="PUMPFLIX_CORPUS is not set")
-def test_the_renamed_tables_keep_working_and_downgrade_brings_the_old_names_back(
+def test_the_moved_tables_keep_working_and_downgrade_is_refused_clearly(
     cli: CliRun, backend: Backend, tmp_path: Path
 ) -> None:
     ids = fill(cli, tmp_path)
     legacy = legacy_database(backend, tmp_path)
     copy_rows(os.environ.get("DATABASE_URL") or Settings().effective_database_url, legacy)
     env = {"DATABASE_URL": legacy}
-    kept = rows(legacy, OLD)
     assert cli("db", "upgrade", env=env).exit_code == 0
-    # New rows get fresh ids (PostgreSQL's renamed sequences), cascades still cascade.
+    # New rows get fresh ids (PostgreSQL's renamed sequences); a delete takes pumpflix's
+    # rows about the template with it.
     deleted = cli("templates", "delete", ids[1], "--yes", env=env)
     assert deleted.exit_code == 0, deleted.stderr
     with engine_of(legacy) as engine, engine.begin() as conn:
@@ -225,18 +175,20 @@ def test_the_renamed_tables_keep_working_and_downgrade_brings_the_old_names_back
         conn.execute(
             insert(InstanceEvent).values(instance_id=instance_id, source="n8n", message="again")
         )
-    links, events = rows(legacy, ("pumpflix_n8n_links", "pumpflix_instance_events"))
+    links, events, versions = rows(
+        legacy, ("pumpflix_n8n_links", "pumpflix_instance_events", "pumpflix_template_versions")
+    )
     assert [link[3] for link in links] == ["instance"]  # the deleted template's link went
     assert len(events) == 4
+    assert ids[1] not in {version[0] for version in versions}
 
     database = Database(Settings(DATABASE_URL=legacy))
     try:
-        assert downgrade(database, "0001").current == "0001"
+        with pytest.raises(NotImplementedError, match="cannot be downgraded"):
+            downgrade(database, "0002")
     finally:
         database.dispose()
-    back = rows(legacy, OLD)
-    assert back[2] == kept[2] and back[4] == links
-    assert cli("db", "upgrade", env=env).exit_code == 0
+    assert cli("db", "status", env=env).exit_code == 0  # rolled back: still at head
 
 
 @pytest.mark.parametrize("revision", ["a1b2c3d4e5f6", "0001"])
@@ -263,7 +215,7 @@ def test_another_tools_alembic_version_is_left_alone(
     with engine_of(url) as engine, engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [(revision,)]
         tables = set(inspect(conn).get_table_names())
-    assert tables == {*NEW, "pumpflix_alembic_version", "alembic_version", "accounts"}
+    assert tables == {*NEW, PLATFORM, "pumpflix_alembic_version", "alembic_version", "accounts"}
 
 
 def test_the_embedded_database_of_todays_layout_migrates_itself_on_first_use(
@@ -278,4 +230,5 @@ def test_the_embedded_database_of_todays_layout_migrates_itself_on_first_use(
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == []
     with engine_of(f"sqlite:///{path}") as engine:
-        assert set(inspect(engine).get_table_names()) == {*NEW, "pumpflix_alembic_version"}
+        tables = set(inspect(engine).get_table_names())
+    assert tables == {*NEW, PLATFORM, "pumpflix_alembic_version"}

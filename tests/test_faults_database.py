@@ -30,12 +30,14 @@ def _kill_pumpflix_backends(database: str) -> int:
 def _consistent(database_url: str) -> tuple[int, int]:
     """(templates, templates whose current version row is missing or differs)."""
     with psycopg.connect(database_url) as conn:
-        total = conn.execute("SELECT count(*) FROM pumpflix_templates").fetchone()
+        total = conn.execute('SELECT count(*) FROM "WorkflowTemplate"').fetchone()
         broken = conn.execute(
-            "SELECT count(*) FROM pumpflix_templates t LEFT JOIN pumpflix_template_versions v "
-            "ON v.template_id = t.id AND v.version = t.version "
-            "WHERE v.template_id IS NULL OR v.content_hash <> t.content_hash "
-            "OR v.workflow <> t.workflow"
+            'SELECT count(*) FROM "WorkflowTemplate" t '
+            "LEFT JOIN pumpflix_templates m ON m.id = t.id "
+            "LEFT JOIN pumpflix_template_versions v "
+            "ON v.template_id = m.id AND v.version = m.version "
+            "WHERE v.template_id IS NULL OR v.content_hash <> m.content_hash "
+            'OR v.workflow <> t."n8nJson"::jsonb'
         ).fetchone()
     assert total is not None and broken is not None
     return int(total[0]), int(broken[0])

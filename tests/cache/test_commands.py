@@ -60,13 +60,17 @@ def change_behind_the_back(template_id: str, **values: Any) -> None:
 
     from pumpflix_cli.config import Settings
     from pumpflix_cli.db.engine import Database
-    from pumpflix_cli.db.models import Template
+    from pumpflix_cli.db.models import Template, TemplateMeta
 
     database = Database(Settings())
+    meta = {k: values.pop(k) for k in ("version", "content_hash") if k in values}
     with database.session() as session:
-        session.execute(
-            update(Template).where(Template.id == uuid.UUID(template_id)).values(**values)
-        )
+        if values:
+            session.execute(update(Template).where(Template.id == template_id).values(**values))
+        if meta:
+            session.execute(
+                update(TemplateMeta).where(TemplateMeta.id == template_id).values(**meta)
+            )
     database.dispose()
 
 

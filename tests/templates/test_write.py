@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
@@ -38,7 +37,7 @@ def _add_instance(template_id: str) -> None:
     database = Database(Settings())
     try:
         with database.session() as session:
-            session.add(Instance(template_id=uuid.UUID(template_id), status="success"))
+            session.add(Instance(template_id=template_id, status="success"))
     finally:
         database.dispose()
 

@@ -84,7 +84,7 @@ class InstanceStore:
         self.session.execute(
             insert(Instance).values(
                 id=uuid.UUID(instance_id),
-                template_id=uuid.UUID(template_id),
+                template_id=template_id,
                 template_version=template_version,
                 inputs=dict(inputs),
                 credentials=dict(credentials),
@@ -183,7 +183,7 @@ class InstanceStore:
         if status is not None:
             query = query.where(Instance.status == status)
         if template_id is not None:
-            query = query.where(Instance.template_id == uuid.UUID(template_id))
+            query = query.where(Instance.template_id == template_id)
         query = query.order_by(Instance.created_at.desc(), Instance.id)
         if limit is not None:
             query = query.limit(limit)

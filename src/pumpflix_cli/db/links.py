@@ -3,7 +3,6 @@ workflow, per n8n base URL, with the content hash and n8n ``updatedAt`` seen at 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,7 +69,7 @@ class LinkStore:
         """Record each template's link, replacing what either side was linked to before."""
         if not links:
             return
-        template_ids = [uuid.UUID(link.template_id) for link in links]
+        template_ids = [link.template_id for link in links]
         workflow_ids = [link.workflow_id for link in links]
         for start in range(0, len(links), 500):  # bounded IN lists
             self.session.execute(
@@ -90,7 +89,7 @@ class LinkStore:
                     "n8n_url": self.n8n_url,
                     "n8n_workflow_id": link.workflow_id,
                     "kind": "template",
-                    "template_id": uuid.UUID(link.template_id),
+                    "template_id": link.template_id,
                     "content_hash": link.content_hash,
                     "n8n_updated_at": link.n8n_updated_at,
                     "synced_at": now,

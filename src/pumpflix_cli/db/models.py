@@ -1,7 +1,8 @@
 """The schema (SPEC §3) as SQLAlchemy 2 typed models.
 
-Every table is named ``pumpflix_*`` (Alembic's version table too: ``pumpflix_alembic_version``)
-so pumpflix's own tables sit beside the platform's in one database without a clash. JSON
+Templates are rows of the platform's ``"WorkflowTemplate"`` (``Template``, never altered);
+pumpflix's own data is in its own tables, each named ``pumpflix_*`` (Alembic's version
+table too: ``pumpflix_alembic_version``), beside the platform's without a clash. JSON
 columns are JSONB on PostgreSQL and JSON on SQLite. Changes to these models ship as an
 Alembic migration in ``migrations/versions``; a test checks the two never drift apart.
 """
@@ -21,12 +22,14 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pumpflix_cli.records import utcnow
@@ -34,6 +37,10 @@ from pumpflix_cli.records import utcnow
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 # SQLite has no BIGINT autoincrement; INTEGER PRIMARY KEY is its rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The platform's column types: TEXT[] and TIMESTAMP(3) on PostgreSQL; JSON text and
+# SQLAlchemy's DateTime on SQLite.
+TextList = JSON().with_variant(ARRAY(Text()), "postgresql")
+PlatformTime = DateTime().with_variant(TIMESTAMP(precision=3), "postgresql")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -52,26 +59,45 @@ class Base(DeclarativeBase):
 
 
 class Template(Base):
-    __tablename__ = "pumpflix_templates"
-    __table_args__ = (
-        UniqueConstraint("source_type", "name", name="uq_pumpflix_templates_source_type_name"),
-        CheckConstraint("source_type IN ('prebuilt', 'user')", name="source_type"),
-        CheckConstraint("version >= 1", name="version_positive"),
-        Index("ix_pumpflix_templates_name", "name"),
-    )
+    """The platform's table, exactly as Prisma's migration creates it (PLATFORM.md): pumpflix
+    never alters it. ``id`` is a client-made UUID string, ``n8nJson`` the workflow as JSON
+    text, the lists ``TEXT[]`` (JSON text on SQLite), the timestamps UTC without a zone at
+    millisecond precision, written by the client (``updatedAt`` on every write). No unique
+    constraint on (sourceType, name): the platform may hold two templates with one name."""
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(Text)
-    source_type: Mapped[str] = mapped_column(String(16))
-    workflow: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
-    required_credentials: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
-    input_variables: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    __tablename__ = "WorkflowTemplate"
+    __table_args__ = (PrimaryKeyConstraint("id", name="WorkflowTemplate_pkey"),)
+
+    id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column("sourceType", Text)
+    n8n_json: Mapped[str] = mapped_column("n8nJson", Text)
+    required_credentials: Mapped[list[str] | None] = mapped_column(
+        "requiredCredentials", TextList, nullable=True
+    )
+    input_variables: Mapped[list[str] | None] = mapped_column(
+        "inputVariables", TextList, nullable=True
+    )
     thumbnail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", PlatformTime, server_default=text("CURRENT_TIMESTAMP")
+    )
+    updated_at: Mapped[datetime] = mapped_column("updatedAt", PlatformTime)
+
+
+class TemplateMeta(Base):
+    """pumpflix's own data about a template of the platform's table: its version and the
+    hash of its content. A template the platform created has no row here until pumpflix
+    writes it (reads treat it as version 1 and hash its ``n8nJson``). No foreign key to the
+    platform's table (that would put triggers on it): deletes are done by code."""
+
+    __tablename__ = "pumpflix_templates"
+    __table_args__ = (CheckConstraint("version >= 1", name="version_positive"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TemplateVersion(Base):
@@ -79,8 +105,8 @@ class TemplateVersion(Base):
 
     __tablename__ = "pumpflix_template_versions"
 
-    template_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("pumpflix_templates.id", ondelete="CASCADE"), primary_key=True
+    template_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("pumpflix_templates.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -101,9 +127,8 @@ class Instance(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     # An instance outlives its template: the final JSON is its own record.
-    template_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("pumpflix_templates.id", ondelete="SET NULL"), index=True
-    )
+    # The platform's template id; no foreign key (see ``TemplateMeta``).
+    template_id: Mapped[str | None] = mapped_column(Text, index=True)
     template_version: Mapped[int | None] = mapped_column(Integer)
     inputs: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     credentials: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
@@ -160,9 +185,7 @@ class N8nLink(Base):
     n8n_url: Mapped[str] = mapped_column(String(500))
     n8n_workflow_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
-    template_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("pumpflix_templates.id", ondelete="CASCADE")
-    )
+    template_id: Mapped[str | None] = mapped_column(Text)
     instance_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("pumpflix_instances.id", ondelete="CASCADE")
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 from pumpflix_cli.db.engine import Database
 from pumpflix_cli.errors import PumpflixError
 
-HEAD = "0002"
+HEAD = "0003"
 VERSION_TABLE = "pumpflix_alembic_version"
 LEGACY_VERSION_TABLE = "alembic_version"
 # The revisions pumpflix wrote into ``alembic_version``, with the tables each leaves.

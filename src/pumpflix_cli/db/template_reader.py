@@ -4,37 +4,31 @@ version history of many templates at once, and their ids and types."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Template, TemplateVersion
-from pumpflix_cli.db.template_rows import SUMMARY_COLUMNS, record_from_row
+from pumpflix_cli.db.template_rows import record_from_row, summaries_select
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord, TemplateVersionInfo, iso
 
-# Core columns (not the ORM's attributes): these queries return plain rows, many of them.
-TEMPLATES = Template.__table__
-VERSIONS = TemplateVersion.__table__
-SUMMARY = [TEMPLATES.c[attribute.key] for attribute in SUMMARY_COLUMNS]
-
-# An inclusive range of ids; every query has the same shape, so it is compiled once.
-IdRange = tuple[uuid.UUID, uuid.UUID]
-ALL_IDS: IdRange = (uuid.UUID(int=0), uuid.UUID(int=(1 << 128) - 1))
+# A half-open range [low, high) of ids (text, compared byte by byte): every query has the
+# same shape. Ids are ASCII, so "\x7f" is above them all.
+IdRange = tuple[str, str]
+ALL_IDS: IdRange = ("", "\x7f")
 
 
 def split_ids(ids: Sequence[str], parts: int) -> list[IdRange]:
     """``parts`` contiguous ranges covering every possible id, each holding about as many
     of ``ids`` (templates created meanwhile fall in one of them too)."""
-    ordered = sorted(uuid.UUID(i) for i in ids)
+    ordered = sorted(ids)
     if parts <= 1 or len(ordered) < parts:
         return [ALL_IDS]
-    bounds = [ordered[len(ordered) * k // parts] for k in range(1, parts)]
+    bounds = sorted({ordered[len(ordered) * k // parts] for k in range(1, parts)})
     lows = [ALL_IDS[0], *bounds]
-    highs = [*(uuid.UUID(int=b.int - 1) for b in bounds), ALL_IDS[1]]
-    return list(zip(lows, highs, strict=True))
+    return list(zip(lows, [*bounds, ALL_IDS[1]], strict=True))
 
 
 def _of_types(query: Any, column: Any, types: Sequence[str]) -> Any:
@@ -54,26 +48,32 @@ class BulkTemplateReader:
         if self.dialect == "postgresql":
             self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
+    def _in(self, column: Any, ids: IdRange) -> Any:
+        """``column`` in the half-open range ``ids``, compared byte by byte."""
+        if self.dialect == "postgresql":
+            column = column.collate("C")
+        low, high = ids
+        return (column >= low) & (column < high)
+
     def ids(self, types: Sequence[str]) -> list[tuple[str, str]]:
         """``(id, source type)`` of every template of ``types``."""
-        c = TEMPLATES.c
-        query = _of_types(select(c.id, c.source_type), c.source_type, types)
+        query = _of_types(select(Template.id, Template.source_type), Template.source_type, types)
         return [(str(row.id), row.source_type) for row in self._execute(query)]
 
     def _execute(self, query: Any, **options: Any) -> Any:
-        return self.session.connection().execute(query, execution_options=options)
+        return self.session.execute(query, execution_options=options)
 
     def history(
         self, types: Sequence[str], ids: IdRange = ALL_IDS
     ) -> dict[str, list[TemplateVersionInfo]]:
         """Every version (without its JSON) of every template of ``types`` in ``ids``."""
-        v, t = VERSIONS.c, TEMPLATES.c
+        v = TemplateVersion
         query = _of_types(
             select(v.template_id, v.version, v.content_hash, v.created_at)
-            .join(TEMPLATES, t.id == v.template_id)
-            .where(v.template_id.between(*ids))
+            .join(Template, Template.id == v.template_id)
+            .where(self._in(v.template_id, ids))
             .order_by(v.template_id, v.version),
-            t.source_type,
+            Template.source_type,
             types,
         )
         found: dict[str, list[TemplateVersionInfo]] = {}
@@ -87,19 +87,17 @@ class BulkTemplateReader:
         self, types: Sequence[str], ids: IdRange = ALL_IDS, *, chunk: int = 500
     ) -> Iterator[tuple[TemplateRecord, str]]:
         """Each template of ``types`` in ``ids``, its summary with its workflow as JSON
-        text, through a server-side cursor so memory stays flat whatever the count."""
-        c = TEMPLATES.c
+        text (as the platform's table holds it), through a server-side cursor so memory
+        stays flat whatever the count."""
         query = _of_types(
-            select(*SUMMARY, cast(c.workflow, Text).label("workflow_json")).where(
-                c.id.between(*ids)
-            ),
-            c.source_type,
+            summaries_select(Template.n8n_json).where(self._in(Template.id, ids)),
+            Template.source_type,
             types,
         )
         for row in self._execute(query, yield_per=chunk):
-            yield record_from_row(row), row.workflow_json
+            yield record_from_row(row), row.n8n_json
 
     def summaries(self, types: Sequence[str]) -> dict[str, TemplateRecord]:
         """Every template of ``types`` without its JSON, by id."""
-        query = _of_types(select(*SUMMARY), TEMPLATES.c.source_type, types)
+        query = _of_types(summaries_select(), Template.source_type, types)
         return {str(row.id): record_from_row(row) for row in self._execute(query)}

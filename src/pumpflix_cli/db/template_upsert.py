@@ -7,68 +7,31 @@ and reports a ``conflict`` carrying the existing template."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Text, cast, insert, select, tuple_, type_coerce, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import cast, delete, func, insert, inspect, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from pumpflix_cli.db.models import Template, TemplateVersion
-from pumpflix_cli.db.template_rows import SUMMARY_COLUMNS, record_from_row
-from pumpflix_cli.records import TemplateRecord, utcnow
+from pumpflix_cli.db.models import Template, TemplateMeta, TemplateVersion
+from pumpflix_cli.db.template_drafts import Outcome, TemplateDraft, WriteResult
+from pumpflix_cli.db.template_rows import (
+    platform_now,
+    record_from_row,
+    row_hash,
+    summaries_select,
+)
 
-Outcome = Literal["created", "updated", "unchanged", "conflict", "failed"]
-
-
-@dataclass(frozen=True)
-class TemplateDraft:
-    """What an import wants stored under (source_type, name), or under ``template_id``
-    when the file was a pumpflix bundle."""
-
-    name: str
-    source_type: str
-    workflow: dict[str, Any]
-    content_hash: str
-    required_credentials: list[str]
-    input_variables: list[str]
-    description: str | None = None
-    thumbnail: str | None = None
-    template_id: uuid.UUID | None = None
-    # The workflow already serialized (import does it in worker processes); when set it
-    # is stored as it is and ``workflow`` is not read.
-    workflow_json: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source_type, self.name)
-
-    def json_text(self) -> str:
-        if self.workflow_json is not None:
-            return self.workflow_json
-        return json.dumps(self.workflow, ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    draft: TemplateDraft
-    outcome: Outcome
-    id: str | None = None
-    version: int | None = None
-    error: str | None = None
-    # The source type the template had before, when a bundle moved it to another type.
-    previous_type: str | None = None
-    # A ``conflict``: the existing template, whose content differs from the draft's.
-    existing: TemplateRecord | None = None
+__all__ = ["Outcome", "TemplateDraft", "TemplateUpsert", "WriteResult"]
 
 
 class TemplateUpsert:
-    """One upsert within a caller's session: existing rows are locked in key order and new
-    ones inserted with ON CONFLICT DO NOTHING, re-read when another import won the race."""
+    """One upsert within a caller's session. Keys are serialised first (PostgreSQL: a
+    transaction-scoped advisory lock per (source type, name), taken in one sorted order;
+    SQLite: BEGIN IMMEDIATE serialises writers), then read and written: no unique
+    constraint on names is needed (the platform's table has none)."""
 
     def __init__(self, session: Session, *, update_changed: bool) -> None:
         self.session = session
@@ -76,6 +39,7 @@ class TemplateUpsert:
         self.update_changed = update_changed
 
     def run(self, drafts: Sequence[TemplateDraft]) -> list[WriteResult]:
+        self._serialise(sorted({d.key for d in drafts}))
         results: list[WriteResult] = []
         by_key = [d for d in drafts if d.template_id is None]
         by_id = [d for d in drafts if d.template_id is not None]
@@ -85,128 +49,171 @@ class TemplateUpsert:
             results.append(self._upsert_by_id(draft))
         return results
 
-    def _json(self, draft: TemplateDraft) -> Any:
-        """The draft's JSON as the database should receive it: the text, parsed once by the
-        server (jsonb) or stored as it is (SQLite), never serialized twice."""
-        text = type_coerce(draft.json_text(), Text)
-        return cast(text, JSONB) if self.dialect == "postgresql" else text
+    def _serialise(self, keys: Sequence[tuple[str, str]]) -> None:
+        if self.dialect != "postgresql" or not keys:
+            return
+        self.session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+                "hashtextextended('pumpflix:' || t || chr(31) || n, 0) AS h "
+                "FROM unnest(CAST(:types AS text[]), CAST(:names AS text[])) AS k(t, n) "
+                "ORDER BY h) AS locks"
+            ),
+            {"types": [k[0] for k in keys], "names": [k[1] for k in keys]},
+        )
 
-    def _lock_by_keys(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    def _json(self, draft: TemplateDraft) -> str:
+        return draft.json_text()
+
+    def _lock_by_keys(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
         if not keys:
             return {}
-        query = (
-            select(*SUMMARY_COLUMNS)
-            .where(tuple_(Template.source_type, Template.name).in_(list(keys)))
-            .order_by(Template.source_type, Template.name)
-            .with_for_update()
-        )
-        return {(row.source_type, row.name): row for row in self.session.execute(query)}
+        found: dict[tuple[str, str], list[Any]] = {}
+        key = tuple_(Template.source_type, Template.name)
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            query = (
+                summaries_select()
+                .where(key.in_(list(keys[start : start + 500])))
+                .order_by(Template.source_type, Template.name, Template.created_at, Template.id)
+                .with_for_update(of=Template)
+            )
+            for row in self.session.execute(query):
+                found.setdefault((row.source_type, row.name), []).append(row)
+        return found
 
     def _insert_new(self, drafts: Sequence[TemplateDraft]) -> dict[tuple[str, str], str]:
-        """Insert what is not there yet (another import may have won the race for some);
-        return the keys this transaction created."""
+        """Insert the drafts (their keys are held, so none exists); return their ids."""
         if not drafts:
             return {}
-        now = utcnow()
+        now = platform_now()
         rows = [
             {
-                "id": draft.template_id or uuid.uuid4(),
+                "id": draft.template_id or str(uuid.uuid4()),
                 "name": draft.name,
-                "description": draft.description,
-                "source_type": draft.source_type,
-                "workflow": draft.json_text(),
-                "required_credentials": draft.required_credentials,
-                "input_variables": draft.input_variables,
+                "description": draft.description or "",
+                "sourceType": draft.source_type,
+                "n8nJson": draft.json_text(),
+                "requiredCredentials": draft.required_credentials,
+                "inputVariables": draft.input_variables,
                 "thumbnail": draft.thumbnail,
-                "version": 1,
-                "content_hash": draft.content_hash,
-                "created_at": now,
-                "updated_at": now,
+                "createdAt": now,
+                "updatedAt": now,
             }
             for draft in drafts
         ]
-        if self.dialect == "postgresql":
-            created = self._copy_insert(rows)
-        else:
-            statement = (
-                sqlite.insert(Template)
-                .values([row | {"workflow": type_coerce(row["workflow"], Text)} for row in rows])
-                .on_conflict_do_nothing()
-                .returning(Template.id, Template.source_type, Template.name)
+        # A bundle's id may be one the platform deleted: pumpflix's rows left about it go.
+        kept_ids = [draft.template_id for draft in drafts if draft.template_id is not None]
+        if kept_ids:
+            self.session.execute(
+                delete(TemplateVersion).where(TemplateVersion.template_id.in_(kept_ids))
             )
-            created = {(r.source_type, r.name): r.id for r in self.session.execute(statement)}
-        self._snapshot_versions(list(created.values()))
-        return {key: str(created_id) for key, created_id in created.items()}
+            self.session.execute(delete(TemplateMeta).where(TemplateMeta.id.in_(kept_ids)))
+        if self.dialect == "postgresql":
+            self._copy_insert(rows)
+        else:
+            # The ORM's insert takes attribute names (``source_type`` for "sourceType").
+            keys = {prop.columns[0].name: prop.key for prop in inspect(Template).column_attrs}
+            self.session.execute(
+                insert(Template),
+                [{keys[name]: value for name, value in row.items()} for row in rows],
+            )
+        self.session.execute(
+            insert(TemplateMeta),
+            [
+                {"id": row["id"], "version": 1, "content_hash": draft.content_hash}
+                for row, draft in zip(rows, drafts, strict=True)
+            ],
+        )
+        ids = [str(row["id"]) for row in rows]
+        self._snapshot_versions(ids)
+        return {draft.key: str(row["id"]) for row, draft in zip(rows, drafts, strict=True)}
 
-    def _copy_insert(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Any]:
-        """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON
-        CONFLICT DO NOTHING: the JSON crosses the wire once, as text, parsed by the server."""
-        columns = list(rows[0])
+    def _copy_insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        """PostgreSQL: COPY the rows into a temporary table shaped like the platform's, then
+        one INSERT … SELECT: the JSON crosses the wire once, as text (lists as TEXT[])."""
+        columns = ", ".join(f'"{column}"' for column in rows[0])
         driver = self.session.connection().connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS pumpflix_incoming "
-                "(LIKE pumpflix_templates INCLUDING DEFAULTS) ON COMMIT DROP"
+                '(LIKE "WorkflowTemplate") ON COMMIT DROP'
             )
             cursor.execute("TRUNCATE pumpflix_incoming")
-            with cursor.copy(f"COPY pumpflix_incoming ({', '.join(columns)}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY pumpflix_incoming ({columns}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(
-                        [
-                            json.dumps(value) if isinstance(value, list) else value
-                            for value in row.values()
-                        ]
-                    )
-            listed = ", ".join(columns)
+                    copy.write_row(list(row.values()))
             cursor.execute(
-                f"INSERT INTO pumpflix_templates ({listed}) SELECT {listed} FROM pumpflix_incoming "
-                "ORDER BY source_type, name ON CONFLICT DO NOTHING "
-                "RETURNING id, source_type, name"
+                f'INSERT INTO "WorkflowTemplate" ({columns}) SELECT {columns} '
+                'FROM pumpflix_incoming ORDER BY "sourceType", name'
             )
-            return {
-                (source_type, name): template_id
-                for template_id, source_type, name in cursor.fetchall()
-            }
 
-    def _snapshot_versions(self, template_ids: Sequence[uuid.UUID]) -> None:
+    def _snapshot_versions(self, template_ids: Sequence[str]) -> None:
         """Record the current content of these templates as their current version; copied
         inside the database, so the JSON crosses the wire once."""
         if not template_ids:
             return
+        workflow: Any = Template.n8n_json
+        created: Any = Template.updated_at
+        if self.dialect == "postgresql":
+            workflow = cast(workflow, JSONB)
+            created = func.timezone("UTC", created)
         columns = ("template_id", "version", "name", "workflow", "content_hash", "created_at")
-        self.session.execute(
-            insert(TemplateVersion).from_select(
-                columns,
-                select(
-                    Template.id,
-                    Template.version,
-                    Template.name,
-                    Template.workflow,
-                    Template.content_hash,
-                    Template.updated_at,
-                ).where(Template.id.in_(template_ids)),
+        for start in range(0, len(template_ids), 500):
+            self.session.execute(
+                insert(TemplateVersion).from_select(
+                    columns,
+                    select(
+                        Template.id,
+                        TemplateMeta.version,
+                        Template.name,
+                        workflow,
+                        TemplateMeta.content_hash,
+                        created,
+                    )
+                    .join(TemplateMeta, TemplateMeta.id == Template.id)
+                    .where(Template.id.in_(list(template_ids[start : start + 500]))),
+                )
             )
+
+    def _adopt(self, row: Any) -> None:
+        """A template the platform created gets pumpflix's row (version 1, its hash) and
+        its first history entry before pumpflix writes it."""
+        if row.content_hash is not None:
+            return
+        self.session.execute(
+            insert(TemplateMeta).values(id=row.id, version=1, content_hash=row_hash(row))
         )
+        self._snapshot_versions([row.id])
 
     def _upsert_by_key(self, drafts: Sequence[TemplateDraft]) -> list[WriteResult]:
         existing = self._lock_by_keys([d.key for d in drafts])
         created = self._insert_new([d for d in drafts if d.key not in existing])
-        raced = [d.key for d in drafts if d.key not in existing and d.key not in created]
-        existing.update(self._lock_by_keys(raced))
         results = []
         for draft in drafts:
+            rows = existing.get(draft.key, [])
             if draft.key in created:
                 results.append(WriteResult(draft, "created", id=created[draft.key], version=1))
+            elif len(rows) > 1:
+                results.append(self._ambiguous(draft, rows))
             else:
-                results.append(self._apply(draft, existing[draft.key]))
+                results.append(self._apply(draft, rows[0]))
         return results
+
+    def _ambiguous(self, draft: TemplateDraft, rows: Sequence[Any]) -> WriteResult:
+        ids = ", ".join(str(row.id) for row in rows)
+        return WriteResult(
+            draft,
+            "failed",
+            error=f"{len(rows)} {draft.source_type} templates are named '{draft.name}' "
+            f"({ids}): which one to write is ambiguous; rename or delete all but one",
+        )
 
     def _apply(self, draft: TemplateDraft, row: Any) -> WriteResult:
         """Bring an existing row in line with the draft: metadata always; different
         content only when ``update_changed`` (else the row is reported as a conflict)."""
         template_id = str(row.id)
-        if row.content_hash == draft.content_hash:
+        if row_hash(row) == draft.content_hash:
             changes = {
                 column: value
                 for column, value in (
@@ -219,8 +226,11 @@ class TemplateUpsert:
             }
             if not changes:
                 return WriteResult(draft, "unchanged", id=template_id, version=row.version)
+            self._adopt(row)
             self.session.execute(
-                update(Template).where(Template.id == row.id).values(**changes, updated_at=utcnow())
+                update(Template)
+                .where(Template.id == row.id)
+                .values(**changes, updated_at=platform_now())
             )
             return WriteResult(
                 draft, "updated", id=template_id, version=row.version, previous_type=row.source_type
@@ -233,7 +243,7 @@ class TemplateUpsert:
                 version=row.version,
                 existing=record_from_row(row),
             )
-        now = utcnow()
+        self._adopt(row)
         version = row.version + 1
         self.session.execute(
             update(Template)
@@ -241,18 +251,21 @@ class TemplateUpsert:
             .values(
                 name=draft.name,
                 source_type=draft.source_type,
-                workflow=self._json(draft),
-                content_hash=draft.content_hash,
+                n8n_json=self._json(draft),
                 required_credentials=draft.required_credentials,
                 input_variables=draft.input_variables,
-                version=version,
-                updated_at=now,
+                updated_at=platform_now(),
                 **{
                     k: v
                     for k, v in (("description", draft.description), ("thumbnail", draft.thumbnail))
                     if v is not None
                 },
             )
+        )
+        self.session.execute(
+            update(TemplateMeta)
+            .where(TemplateMeta.id == row.id)
+            .values(version=version, content_hash=draft.content_hash)
         )
         self._snapshot_versions([row.id])
         return WriteResult(
@@ -263,7 +276,7 @@ class TemplateUpsert:
         """A bundle keeps its template's identity: the id decides, not the name."""
         assert draft.template_id is not None
         row = self.session.execute(
-            select(*SUMMARY_COLUMNS).where(Template.id == draft.template_id).with_for_update()
+            summaries_select().where(Template.id == draft.template_id).with_for_update(of=Template)
         ).first()
         holder = self.session.execute(
             select(Template.id).where(
@@ -281,9 +294,5 @@ class TemplateUpsert:
             )
         if row is None:
             created = self._insert_new([draft])
-            if draft.key in created:
-                return WriteResult(draft, "created", id=str(draft.template_id), version=1)
-            row = self.session.execute(
-                select(*SUMMARY_COLUMNS).where(Template.id == draft.template_id).with_for_update()
-            ).one()
+            return WriteResult(draft, "created", id=created[draft.key], version=1)
         return self._apply(draft, row)

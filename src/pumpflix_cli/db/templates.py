@@ -3,14 +3,19 @@ the bulk upsert that import relies on is in ``template_upsert``."""
 
 from __future__ import annotations
 
-import uuid
+import json
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import String, cast, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from pumpflix_cli.db.models import Instance, Template, TemplateVersion
-from pumpflix_cli.db.template_rows import SUMMARY_COLUMNS, record_from_row, summary_select
+from pumpflix_cli.db.models import Instance, N8nLink, Template, TemplateMeta, TemplateVersion
+from pumpflix_cli.db.template_rows import (
+    SUMMARY_COLUMNS,
+    record_from_row,
+    summaries_select,
+    summary_select,
+)
 from pumpflix_cli.db.template_upsert import TemplateDraft, TemplateUpsert, WriteResult
 from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso
 from pumpflix_cli.references import parse_reference
@@ -19,8 +24,8 @@ __all__ = ["SUMMARY_COLUMNS", "TemplateDraft", "TemplateStore", "WriteResult", "
 
 
 class TemplateStore:
-    """Queries over ``pumpflix_templates`` and ``pumpflix_template_versions`` within a
-    caller's session."""
+    """Queries over the platform's ``"WorkflowTemplate"`` with pumpflix's
+    ``pumpflix_templates`` and ``pumpflix_template_versions``, within a caller's session."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -32,28 +37,29 @@ class TemplateStore:
         """Templates a reference may mean: an id, an exact name, or a unique id prefix."""
         parsed = parse_reference(ref)
         if parsed.exact_id is not None:
-            rows = self.session.execute(
-                select(*SUMMARY_COLUMNS).where(Template.id == uuid.UUID(parsed.exact_id))
-            )
+            rows = self.session.execute(summaries_select().where(Template.id == parsed.exact_id))
             return [record_from_row(row) for row in rows]
+        # Two rows may share a name (the platform allows it): both are returned.
         by_name = self.session.execute(
-            select(*SUMMARY_COLUMNS).where(Template.name == ref).order_by(Template.source_type)
+            summaries_select()
+            .where(Template.name == ref)
+            .order_by(Template.source_type, Template.created_at, Template.id)
         ).all()
         if by_name or parsed.prefix is None:
             return [record_from_row(row) for row in by_name]
-        prefix = parsed.sql_prefix(dashes=self.dialect != "sqlite")
+        prefix = parsed.sql_prefix(dashes=True)
         rows = self.session.execute(
-            select(*SUMMARY_COLUMNS).where(cast(Template.id, String).like(prefix + "%")).limit(20)
+            summaries_select().where(Template.id.like(prefix + "%")).limit(20)
         )
         return [record_from_row(row) for row in rows]
 
     def get(self, template_id: str, *, history: bool = True) -> TemplateRecord | None:
         row = self.session.execute(
-            select(*SUMMARY_COLUMNS, Template.workflow).where(Template.id == uuid.UUID(template_id))
+            summaries_select(Template.n8n_json).where(Template.id == template_id)
         ).first()
         if row is None:
             return None
-        record = record_from_row(row, workflow=row.workflow)
+        record = record_from_row(row, workflow=json.loads(row.n8n_json))
         if history:
             versions = self.session.execute(
                 select(
@@ -92,17 +98,17 @@ class TemplateStore:
     ) -> Iterator[TemplateRecord]:
         """Every template of ``types`` (or of ``ids``) with its JSON, in name order, read
         through a server-side cursor so memory stays flat whatever the count."""
-        query = summary_select(types).add_columns(Template.workflow)
+        query = summary_select(types).add_columns(Template.n8n_json)
         if ids is not None:
-            query = query.where(Template.id.in_([uuid.UUID(i) for i in ids]))
+            query = query.where(Template.id.in_(list(ids)))
         result = self.session.execute(query, execution_options={"yield_per": chunk})
         for row in result:
-            yield record_from_row(row, workflow=row.workflow)
+            yield record_from_row(row, workflow=json.loads(row.n8n_json))
 
     def instance_counts(self, template_ids: Sequence[str]) -> dict[str, int]:
         rows = self.session.execute(
             select(Instance.template_id, func.count())
-            .where(Instance.template_id.in_([uuid.UUID(i) for i in template_ids]))
+            .where(Instance.template_id.in_(list(template_ids)))
             .group_by(Instance.template_id)
         )
         return {str(template_id): count for template_id, count in rows}
@@ -110,9 +116,16 @@ class TemplateStore:
     # --- writing ---------------------------------------------------------------------
 
     def delete(self, template_ids: Sequence[str]) -> int:
-        result = self.session.execute(
-            delete(Template).where(Template.id.in_([uuid.UUID(i) for i in template_ids]))
+        """The templates and, in the same transaction, pumpflix's rows about them (by code:
+        no pumpflix table references the platform's); their instances are kept."""
+        ids = list(template_ids)
+        self.session.execute(delete(N8nLink).where(N8nLink.template_id.in_(ids)))
+        self.session.execute(
+            update(Instance).where(Instance.template_id.in_(ids)).values(template_id=None)
         )
+        self.session.execute(delete(TemplateVersion).where(TemplateVersion.template_id.in_(ids)))
+        self.session.execute(delete(TemplateMeta).where(TemplateMeta.id.in_(ids)))
+        result = self.session.execute(delete(Template).where(Template.id.in_(ids)))
         return int(getattr(result, "rowcount", 0) or 0)
 
     def upsert(self, drafts: Sequence[TemplateDraft], *, update_changed: bool) -> list[WriteResult]:

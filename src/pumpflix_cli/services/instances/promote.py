@@ -12,6 +12,7 @@ from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.errors import ConflictError, InvalidInputError, NotFoundError, UsageError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import EventRecord, InstanceRecord, TemplateRecord
+from pumpflix_cli.references import ReferenceNotFoundError
 from pumpflix_cli.services.instances.prepare import KEEP_EXECUTION_DATA
 from pumpflix_cli.services.instances.queries import resolve_instance
 from pumpflix_cli.workflow import (
@@ -94,10 +95,7 @@ def promote(
         validate_template_name(name)
     except WorkflowError as exc:
         raise InvalidNameError(str(exc)) from None
-    instance = resolve_instance(database, ref, final_workflow=True)
-    if instance.final_workflow is None:
-        raise NotFoundError(f"instance {instance.id} has no final JSON to promote")
-    source = instance.final_workflow if n8n is None else _from_n8n(instance, n8n())
+    instance, source = _source(database, ref, n8n)
     try:
         prepared = prepare({**source, "name": name}, fallback_name=name)
     except WorkflowError as exc:
@@ -119,21 +117,48 @@ def promote(
         (result,) = templates.upsert([draft], update_changed=False)
         if result.outcome != "created" or result.id is None:  # lost a race for the name
             raise NameTakenError(name)
-        InstanceStore(session).add_events(
-            instance.id,
-            [
-                EventRecord(
-                    source="pumpflix",
-                    message=f"promoted to user template '{name}' ({result.id})"
-                    + (" from its n8n workflow" if n8n is not None else ""),
-                    data={"templateId": result.id},
-                )
-            ],
-        )
+        if instance is not None:
+            InstanceStore(session).add_events(
+                instance.id,
+                [
+                    EventRecord(
+                        source="pumpflix",
+                        message=f"promoted to user template '{name}' ({result.id})"
+                        + (" from its n8n workflow" if n8n is not None else ""),
+                        data={"templateId": result.id},
+                    )
+                ],
+            )
         record = templates.get(result.id, history=False)
     library.invalidate_cache({"user": []})  # a new template: only the index changed
     assert record is not None
     return Promotion(record)
+
+
+def _source(
+    database: Callable[[], Database], ref: str, n8n: Callable[[], N8nClient] | None
+) -> tuple[InstanceRecord | None, dict[str, Any]]:
+    """The instance ``ref`` names and the workflow to promote: pumpflix's instance, else
+    (an exact id) the platform's ``WorkflowInstance``, whose ``finalJson`` or template's
+    ``n8nJson`` is promoted."""
+    from pumpflix_cli.db.platform_instances import platform_instance_workflow
+
+    try:
+        instance = resolve_instance(database, ref, final_workflow=True)
+    except ReferenceNotFoundError:
+        with database().session() as session:
+            workflow = platform_instance_workflow(session, ref)
+        if workflow is None:
+            raise
+        if n8n is not None:
+            raise UsageError(
+                f"instance {ref} is the platform's: pumpflix did not deploy it to n8n, "
+                "so only its final JSON can be promoted"
+            ) from None
+        return None, workflow
+    if instance.final_workflow is None:
+        raise NotFoundError(f"instance {instance.id} has no final JSON to promote")
+    return instance, instance.final_workflow if n8n is None else _from_n8n(instance, n8n())
 
 
 def _from_n8n(instance: InstanceRecord, client: N8nClient) -> dict[str, Any]:

@@ -9,7 +9,6 @@ up where this one stopped.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -207,7 +206,7 @@ def _draft(action: Action) -> TemplateDraft:
         content_hash=prepared.content_hash,
         required_credentials=prepared.required_credentials,
         input_variables=prepared.input_variables,
-        template_id=uuid.UUID(template.id) if template else None,
+        template_id=template.id if template else None,
     )
 
 

@@ -51,7 +51,7 @@ class Candidate:
     path: str
     prepared: PreparedWorkflow  # without its workflow dict
     source_type: str
-    template_id: uuid.UUID | None
+    template_id: str | None
     workflow_json: str
     spooled: tuple[int, int] | None = None  # where workflow_json waits in the JsonSpool
 
@@ -142,7 +142,7 @@ def _candidate(path: str, prepared: PreparedWorkflow, options: ImportOptions) ->
     template_id = None
     if bundle is not None and bundle.id:
         try:
-            template_id = uuid.UUID(bundle.id)
+            template_id = str(uuid.UUID(bundle.id))
         except ValueError:
             raise WorkflowError(f"the bundle's pumpflix.id {bundle.id!r} is not a UUID") from None
     slim = replace(prepared, workflow={}, json_text="")
