@@ -1,6 +1,8 @@
-"""Cached values that a concurrent writer can always invalidate (SPEC §5).
+"""pumpflix's own cached values (its summary index), which a concurrent writer can always
+invalidate (SPEC §5). The platform's keys are guarded from side keys instead
+(``cache/guarded.py``), with the same revisions and the same argument.
 
-Every key we write holds ``r<rev>:<payload>`` (a value) or ``t<rev>:`` (a tombstone).
+Every key of ours holds ``r<rev>:<payload>`` (a value) or ``t<rev>:`` (a tombstone).
 A writer, after its database commit, *bumps* each key it affects: the value is replaced by
 a tombstone with a higher revision. A reader or a warm observes a key's revision before it
 reads the database and writes back only if the key still holds that revision (a
@@ -139,6 +141,8 @@ class RevisionedStore:
         self.codec = codec
         self._warn = warn
         self._warned_decrypt = False
+        # Every script a batch may call: loaded again when a server lost them.
+        self.scripts: dict[str, Script] = dict(SCRIPTS)
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -150,7 +154,7 @@ class RevisionedStore:
             try:
                 return self._execute(build, raise_on_error)
             except redis.exceptions.NoScriptError:
-                for script in SCRIPTS.values():
+                for script in self.scripts.values():
                     self.client.script_load(script.text)  # to every primary on a Cluster
                 return self._execute(build, raise_on_error)
 

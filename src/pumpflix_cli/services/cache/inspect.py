@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pumpflix_cli.cache.templates import KeyState
+from pumpflix_cli.cache.guarded import side_key
+from pumpflix_cli.cache.templates import EntryState, KeyState
 from pumpflix_cli.errors import ServiceUnavailableError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord, camel_json
@@ -101,9 +102,19 @@ class VerifyReport:
         return {"consistent": self.consistent} | camel_json(self)
 
 
-def _differences(cached: TemplateRecord, current: TemplateRecord) -> list[str]:
+# What a platform value without pumpflix's meta cannot tell (the platform wrote it).
+META_FIELDS = ("version", "contentHash", "createdAt", "updatedAt")
+
+
+def _differences(
+    cached: TemplateRecord, current: TemplateRecord, *, with_meta: bool = True
+) -> list[str]:
     a, b = cached.summary_json(), current.summary_json()
-    return [name for name in b if a.get(name) != b[name]]
+    if not with_meta:
+        a["description"] = a.get("description") or None
+        b["description"] = b.get("description") or None
+    skip = () if with_meta else META_FIELDS
+    return [name for name in b if name not in skip and a.get(name) != b[name]]
 
 
 def _describe(cached: TemplateRecord, current: TemplateRecord, fields: list[str]) -> str:
@@ -144,27 +155,25 @@ class CacheService:
     # --- stats -----------------------------------------------------------------------
 
     def stats(self) -> CacheStats:
+        """Entries (the platform's keys: theirs or ours alike), pumpflix's indexes and
+        counters, by type; side keys count as keys and bytes of the whole cache."""
         cache = self.cache
         types = list(SOURCE_TYPES)
-        keys = list(cache.scan())
+        keys = cache.our_keys()
         memory = dict(zip(keys, cache.memory(keys), strict=True))
         by_type = {t: TypeStats() for t in types}
-        entry_keys = [k for k in keys if cache.entry_id(k) is not None]
         tombstones = unreadable = 0
-        for state in cache.states(entry_keys):
-            if state.kind == "value" and state.records:
-                source_type = state.records[0].source_type
-                if source_type in by_type:
-                    stats = by_type[source_type]
-                    stats.entries += 1
-                    stats.keys += 1
-                    stats.bytes += memory.get(state.key, 0)
-            elif state.kind == "tombstone":
-                tombstones += 1
-            elif state.kind == "unreadable":
+        for state in cache.entries(cache.entry_ids()):
+            summary = state.summary
+            if summary is not None and summary.source_type in by_type:
+                stats = by_type[summary.source_type]
+                stats.entries += 1
+                stats.keys += 1
+                stats.bytes += memory.get(state.key, 0)
+            elif state.unreadable:
                 unreadable += 1
+        index_states = dict(zip(types, cache.index_states(types), strict=True))
         index_keys = [cache.index_key(t) for t in types]
-        heads = dict(zip(index_keys, cache.heads(index_keys), strict=True))
         index_ttls = dict(zip(index_keys, cache.ttls_of(index_keys), strict=True))
         counters = cache.counters(types)
         for source_type, stats in by_type.items():
@@ -172,14 +181,12 @@ class CacheService:
             stats.hits = max(0, found.get("hits", 0))
             stats.misses = found.get("misses", 0)
             stats.invalidations = found.get("invalidations", 0)
-            index_key = cache.index_key(source_type)
-            kind = heads[index_key][0]
-            if kind == "t":
-                tombstones += 1
-            stats.index_cached = kind == "r"
-            stats.index_ttl = index_ttls[index_key] if kind == "r" else None
-            for key in (index_key, cache.stats_key(source_type)):
-                if key in memory and (key != index_key or kind == "r"):
+            index = index_states[source_type]
+            tombstones += index.kind == "tombstone"
+            stats.index_cached = index.kind == "value"
+            stats.index_ttl = index_ttls[index.key] if stats.index_cached else None
+            for key in (cache.list_key(source_type), cache.stats_key(source_type), index.key):
+                if key in memory and (key != index.key or stats.index_cached):
                     stats.keys += 1
                     stats.bytes += memory[key]
         return CacheStats(
@@ -194,57 +201,64 @@ class CacheService:
     # --- flush -----------------------------------------------------------------------
 
     def flush(self, types: Sequence[str]) -> int:
-        """Delete our keys: all of them, or those of ``types`` (their entries, indexes and
-        counters). Deleting is safe against concurrent readers and warms: a fill needs the
-        key to still hold the revision it observed."""
+        """Delete pumpflix's keys and the platform's template keys it finds: all of them,
+        or those of ``types`` (entries of that type with their side keys, the type's list,
+        index and counters). Safe against concurrent readers and warms: a fill needs the
+        side key to still hold the revision it observed, and a new one is always higher."""
         cache = self.cache
         if set(types) >= set(SOURCE_TYPES):
-            return cache.delete(list(cache.scan()))
-        entry_keys = list(cache.scan("template:*"))
-        doomed = [
-            state.key
-            for state in cache.states(entry_keys)
-            if state.records and state.records[0].source_type in types
-        ]
-        doomed += [cache.index_key(t) for t in types] + [cache.stats_key(t) for t in types]
+            return cache.delete(cache.our_keys())
+        doomed: list[str] = []
+        for state in cache.entries(cache.entry_ids()):
+            summary = state.summary
+            if summary is not None and summary.source_type in types:
+                doomed += [state.key, side_key(state.key), side_key(state.key, "meta")]
+        for source_type in types:
+            list_key = cache.list_key(source_type)
+            doomed += [list_key, side_key(list_key)]
+            doomed += [cache.index_key(source_type), cache.stats_key(source_type)]
         return cache.delete(doomed)
 
     # --- verify ----------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
         """Compare what Redis holds with the database. Redis is read first, then the
-        database; whatever disagrees is looked at once more, and dropped when its key
+        database; whatever disagrees is looked at once more, and dropped when its guard
         changed meanwhile (a write in flight bumps it; that is not an inconsistency)."""
         from pumpflix_cli.db.template_reader import BulkTemplateReader
 
         cache = self.cache
         types = list(SOURCE_TYPES)
-        entries = cache.states(list(cache.scan("template:*")))
-        indexes = cache.states([cache.index_key(t) for t in types], index=True)
+        entries = cache.entries(cache.entry_ids())
+        indexes = cache.index_states(types)
+        lists = cache.lists(types)
+        list_revs = dict(zip(types, cache.guards([cache.list_key(t) for t in types]), strict=True))
         with self._database().session() as session:
             current = BulkTemplateReader(session).summaries(types)
 
         report = VerifyReport(checked=len(current))
-        seen: dict[str, KeyState] = {}
+        seen: set[str] = set()
         for state in entries:
             template_id = cache.entry_id(state.key) or ""
-            if state.kind == "unreadable":
-                report.unreadable += 1
-            if state.kind != "value" or not state.records:
+            report.unreadable += state.unreadable
+            cached = state.summary
+            if cached is None:
                 continue
             report.cached += 1
-            seen[template_id] = state
-            cached, now = state.records[0], current.get(template_id)
+            seen.add(template_id)
+            now = current.get(template_id)
             if now is None:
                 report.orphaned.append(
                     Finding(state.key, template_id, "not in the database (deleted)")
                 )
-            elif fields := _differences(cached, now):
+            elif fields := _differences(cached, now, with_meta=state.meta is not None):
                 report.stale.append(Finding(state.key, template_id, _describe(cached, now, fields)))
         report.missing = sorted(i for i in current if i not in seen)
-        for source_type, state in zip(types, indexes, strict=True):
-            report.indexes[source_type] = self._check_index(source_type, state, current, report)
-        self._recheck(entries + indexes, report)
+        for source_type, index in zip(types, indexes, strict=True):
+            report.indexes[source_type] = self._check_index(source_type, index, current, report)
+        for source_type, ids in lists.items():
+            _check_list(cache.list_key(source_type), source_type, ids, current, report)
+        self._recheck(entries, indexes, list_revs, report)
         return report
 
     def _check_index(
@@ -270,19 +284,53 @@ class CacheService:
                 report.stale.append(Finding(key, template_id, f"'{now.name}' is not listed"))
         return "ok" if problems == len(report.stale) + len(report.orphaned) else "inconsistent"
 
-    def _recheck(self, states: Sequence[KeyState], report: VerifyReport) -> None:
+    def _recheck(
+        self,
+        entries: Sequence[EntryState],
+        indexes: Sequence[KeyState],
+        list_revs: dict[str, int],
+        report: VerifyReport,
+    ) -> None:
+        """Drop the findings whose key's guard moved since it was read."""
         suspects = sorted({f.key for f in report.stale + report.orphaned})
         if not suspects:
             return
-        before = {s.key: (s.kind, s.rev) for s in states}
-        kinds = {"value": "r", "tombstone": "t"}
-        moved = {
-            key
-            for key, (kind, rev) in zip(suspects, self.cache.heads(suspects), strict=True)
-            if (kind, rev) != (kinds.get(before[key][0], ""), before[key][1])
+        cache = self.cache
+        moved: set[str] = set()
+        guarded = {s.key: s.rev for s in entries} | {
+            cache.list_key(t): rev for t, rev in list_revs.items()
         }
+        platform_keys = [k for k in suspects if k in guarded]
+        for key, rev in zip(platform_keys, cache.guards(platform_keys), strict=True):
+            if rev != guarded[key]:
+                moved.add(key)
+        own = {s.key: (s.kind, s.rev) for s in indexes}
+        own_keys = [k for k in suspects if k in own]
+        types = [t for t in SOURCE_TYPES if cache.index_key(t) in own_keys]
+        for state in cache.index_states(types):
+            if (state.kind, state.rev) != own[state.key]:
+                moved.add(state.key)
         report.stale = [f for f in report.stale if f.key not in moved]
         report.orphaned = [f for f in report.orphaned if f.key not in moved]
         for source_type in report.indexes:
-            if self.cache.index_key(source_type) in moved:
+            if cache.index_key(source_type) in moved:
                 report.indexes[source_type] = "changed while verifying"
+
+
+def _check_list(
+    key: str,
+    source_type: str,
+    ids: list[str] | None,
+    current: dict[str, TemplateRecord],
+    report: VerifyReport,
+) -> None:
+    """The platform's list of a type: every template of the type, and nothing else."""
+    if ids is None:
+        return
+    listed = set(ids)
+    for template_id in ids:
+        if template_id not in current:
+            report.orphaned.append(Finding(key, template_id, "listed but not in the database"))
+    for template_id, now in current.items():
+        if now.source_type == source_type and template_id not in listed:
+            report.stale.append(Finding(key, template_id, f"'{now.name}' is not listed"))
