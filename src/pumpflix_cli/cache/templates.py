@@ -162,14 +162,14 @@ class TemplateCache:
         if raw is None:
             return EntryState(key, rev, None, meta)
         raw = bytes(raw)
-        stamped = token_digest(raw)
-        if stamped and stamped != digest:  # a token its guard does not vouch for
-            return EntryState(key, rev, None, meta, unreadable=True)  # replayed or unguarded
         try:
             plain = self.store.codec.decode(raw)
         except UndecryptableError as exc:
             if warn:
                 self.store.warn_undecryptable(exc)
+            return EntryState(key, rev, None, meta, unreadable=True)
+        stamped = token_digest(raw)
+        if stamped and stamped != digest:  # a token its guard does not vouch for (replayed)
             return EntryState(key, rev, None, meta, unreadable=True)
         value = parse_value(plain, template_id)
         return EntryState(key, rev, value, meta, unreadable=value is None)

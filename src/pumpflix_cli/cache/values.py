@@ -66,16 +66,16 @@ def meta_value(record: TemplateRecord, history: list[dict[str, Any]] | None = No
     """What ``templates show`` needs beyond the platform's value."""
     if history is None:
         history = [h.to_json() for h in record.history or []]
-    return dumps(
-        {
-            "version": record.version,
-            "contentHash": record.content_hash,
-            "description": record.description,
-            "createdAt": record.created_at,
-            "updatedAt": record.updated_at,
-            "history": history,
-        }
-    )
+    meta: dict[str, Any] = {
+        "version": record.version,
+        "contentHash": record.content_hash,
+        "createdAt": record.created_at,
+        "updatedAt": record.updated_at,
+        "history": history,
+    }
+    if record.description is None:  # the platform's value says '' (its column is NOT NULL)
+        meta["description"] = None
+    return dumps(meta)
 
 
 def parse_value(plain: bytes, template_id: str) -> dict[str, Any] | None:
