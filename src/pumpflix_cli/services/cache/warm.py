@@ -81,6 +81,7 @@ def warm(
     entry_revs = dict(zip(id_list, cache.observe_entries(id_list), strict=True))
 
     report = WarmReport(0, {t: 0 for t in types}, 0.0)
+    incomplete: set[str] = set()  # types with a template not filled: their list is not
     readers = 1 if database.dialect == "sqlite" or len(ids) < 2 * CHUNK else READERS
     reading = _Readers(database, cache, types, entry_revs, split_ids(list(entry_revs), readers))
     with contextlib.closing(reading.batches()) as batches:
@@ -91,8 +92,10 @@ def warm(
                     report.by_type[record.source_type] += 1
                 else:  # a write bumped the key since it was observed
                     report.skipped += 1
+                    incomplete.add(record.source_type)
             progress(len(batch))
     report.skipped += reading.unobserved
+    incomplete |= reading.unobserved_types
     summaries: dict[str, list[TemplateRecord]] = {t: [] for t in types}
     for found in reading.summaries:
         for record in found:
@@ -103,7 +106,9 @@ def warm(
     }
     for records in summaries.values():
         records.sort(key=sort_key)
-    cache.fill_lists({t: (list_revs[t], newest_first[t]) for t in types})
+    # A list naming a template whose entry is not there would make the platform serve a
+    # list without it: a type with one skipped template keeps its list for the next warm.
+    cache.fill_lists({t: (list_revs[t], newest_first[t]) for t in types if t not in incomplete})
     report.indexes = cache.fill_indexes({t: (index_revs[t], summaries[t]) for t in types})
     report.seconds = round(time.perf_counter() - started, 3)
     cache.record_warm(
@@ -146,6 +151,7 @@ class _Readers:
         self.ranges = list(ranges)
         self.summaries: list[list[TemplateRecord]] = [[] for _ in ranges]
         self.unobserved = 0  # created after the ids were read: not observed, not filled
+        self.unobserved_types: set[str] = set()
         self._queue: queue.Queue[Item] = queue.Queue(AHEAD)
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -207,6 +213,7 @@ class _Readers:
                 if rev is None:
                     with self._lock:
                         self.unobserved += 1
+                        self.unobserved_types.add(record.source_type)
                     continue
                 versions = [v.to_json() for v in history.get(record.id, [])]
                 value = platform_value(record, workflow_json)
