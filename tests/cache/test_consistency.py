@@ -218,7 +218,7 @@ def platform_read_loop(
     unless a write was under way meanwhile (``writes`` is odd while one runs)."""
     import redis
 
-    client = redis.Redis.from_url(env["REDIS_URL"])
+    client = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
     prefix = env["PUMPFLIX_CACHE_PREFIX"]
     names = list(ids)
     try:
@@ -226,7 +226,7 @@ def platform_read_loop(
             floor = list(floors)
             before = writes.value
             listed = client.lrange(f"{prefix}templates:user", 0, -1)
-            values = [client.get(f"{prefix}template:{bytes(i).decode()}") for i in listed]
+            values = [client.get(f"{prefix}template:{i}") for i in listed]
             found = [json.loads(v) for v in values if v is not None]
             quiet = before % 2 == 0 and writes.value == before
             if found and quiet and sorted(t["name"] for t in found) != sorted(names):
