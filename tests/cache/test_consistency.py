@@ -218,14 +218,15 @@ def platform_read_loop(
     unless a write was under way meanwhile (``writes`` is odd while one runs)."""
     import redis
 
-    client = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+    client = redis.Redis.from_url(env["REDIS_URL"])
     prefix = env["PUMPFLIX_CACHE_PREFIX"]
     names = list(ids)
     try:
         while not stop.is_set():
             floor = list(floors)
             before = writes.value
-            listed = client.lrange(f"{prefix}templates:user", 0, -1)
+            raw_ids = client.lrange(f"{prefix}templates:user", 0, -1)
+            listed = [i.decode() if isinstance(i, bytes) else i for i in raw_ids]
             values = [client.get(f"{prefix}template:{i}") for i in listed]
             found = [json.loads(v) for v in values if v is not None]
             quiet = before % 2 == 0 and writes.value == before
