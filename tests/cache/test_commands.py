@@ -350,6 +350,31 @@ def test_a_tampered_value_is_a_miss_and_one_warning(
     assert show_json(cli, template["id"])["version"] == 1  # rewritten, readable again
 
 
+def test_a_run_without_the_key_never_writes_plaintext_over_encrypted_values(
+    cli: CliRun, tmp_path: Path, cache: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    seed_both(cli, tmp_path)
+    key = {"PUMPFLIX_CACHE_KEY": Fernet.generate_key().decode()}
+    assert cli("cache", "warm", env=key).exit_code == 0
+    template = list_json(cli, "--type", "user", "--no-cache")[0]
+    keys = [f"{prefix}template:{template['id']}", f"{prefix}pumpflix:index:user"]
+    before = [stored(cache, k) for k in keys]
+    assert before[0].startswith(b"gAAAAA") and before[1].partition(b":")[2].startswith(b"gAAAAA")
+    for _ in range(2):  # misses (from the database), whose write-backs are refused
+        shown = cli("templates", "show", template["id"], "--json")
+        assert shown.exit_code == 0
+        assert json.loads(shown.stdout)["name"] == template["name"]
+        assert "encrypted" in shown.stderr
+        assert [t["name"] for t in list_json(cli, "--type", "user")] == [template["name"]]
+    assert cli("cache", "warm").exit_code == 0
+    assert [stored(cache, k) for k in keys] == before
+    with_key = cli("templates", "show", template["id"], "--json", env=key)
+    assert json.loads(with_key.stdout)["name"] == template["name"]
+    assert with_key.stderr == ""  # a hit: the tokens are intact
+
+
 # --- not configured --------------------------------------------------------------------
 
 

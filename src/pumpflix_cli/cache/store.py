@@ -33,7 +33,7 @@ from pumpflix_cli.cache.codec import UndecryptableError, ValueCodec
 PLACEHOLDER_TTL = 900
 
 _PRELUDE = """
-local head = redis.call('GETRANGE', KEYS[1], 0, 24)
+local head = redis.call('GETRANGE', KEYS[1], 0, 39)
 local kind, digits = string.match(head, '^([rt])(%d+):')
 local rev = tonumber(digits) or 0
 local function next_rev()
@@ -55,11 +55,17 @@ return new
 """
 )
 # KEYS[1]; ARGV: expected revision, the value ('r<rev>:<payload>', built by the caller so
-# that Redis copies it once), ttl -> 1 when written
+# that Redis copies it once), ttl -> 1 when written; refused over an encrypted value
+# (a Fernet token, 'gAAAAA…') when the new one is not
 FILL = (
     _PRELUDE
     + """
 if not kind or digits ~= ARGV[1] then return 0 end
+local offset = #digits + 3
+if kind == 'r' and string.sub(head, offset, offset + 5) == 'gAAAAA'
+    and string.sub(ARGV[2], offset, offset + 5) ~= 'gAAAAA' then
+  return 0  -- never plaintext over an encrypted value (a process without the key)
+end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
