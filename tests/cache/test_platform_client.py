@@ -121,3 +121,22 @@ def test_a_value_the_platform_cached_is_read_by_pumpflix(
     stats = json.loads(cli("cache", "stats", "--json").stdout)
     assert stats["byType"]["user"]["entries"] == 1
     assert cache.lrange(platform_client.list_key("user"), 0, -1) == [created["id"].encode()]
+
+
+def test_the_platform_s_own_invalidation_is_seen_by_pumpflix(
+    cli: CliRun, tmp_path: Path, platform_client: Platform
+) -> None:
+    """A change made behind pumpflix's back, then the platform's ``invalidateTemplate``
+    (``DEL`` of the entry, ``LREM`` from the lists): pumpflix's show and list see it."""
+    from tests.cache.test_commands import change_behind_the_back
+
+    seed(cli, tmp_path / "u", "Alpha", "Bravo")
+    assert cli("cache", "warm").exit_code == 0
+    alpha = show_json(cli, "Alpha")
+    assert list_json(cli)[0]["description"] == alpha["description"]  # both cached
+    change_behind_the_back(alpha["id"], description="edited by the platform")
+    outcome = platform_client.invalidate(alpha["id"])
+    assert outcome == {"deleted": 1, "removed": {"prebuilt": 0, "user": 1}}
+    assert show_json(cli, "Alpha")["description"] == "edited by the platform"
+    listed = {t["name"]: t for t in list_json(cli)}
+    assert listed["Alpha"]["description"] == "edited by the platform"

@@ -192,6 +192,12 @@ class RevisionedStore:
         """Every key in one round trip; ``extra`` may queue more commands (counters) on the
         same pipeline, whose failures are ignored. A key that is absent gets a placeholder
         (a second round trip, on a miss only) so that its revision can be filled later."""
+        return self.get_many_with(keys, extra)[0]
+
+    def get_many_with(
+        self, keys: Sequence[str], extra: Build | None = None
+    ) -> tuple[list[Cached], list[Any]]:
+        """:meth:`get_many`, and the replies of ``extra``'s commands (errors as values)."""
 
         def build(pipe: Any) -> None:
             for key in keys:
@@ -199,7 +205,8 @@ class RevisionedStore:
             if extra is not None:
                 extra(pipe)
 
-        replies = self.run(build, raise_on_error=False)[: len(keys)]
+        every = self.run(build, raise_on_error=False)
+        replies, extras = every[: len(keys)], every[len(keys) :]
         for reply in replies:
             if isinstance(reply, Exception):
                 with translate_errors(self.url):
@@ -210,7 +217,7 @@ class RevisionedStore:
             revs = self.observe_many([(keys[i], PLACEHOLDER_TTL) for i in absent])
             for i, rev in zip(absent, revs, strict=True):
                 found[i] = Cached(rev, None)
-        return found
+        return found, extras
 
     def observe_many(self, items: Sequence[tuple[str, int]]) -> list[int]:
         """The revision of each ``(key, placeholder ttl)``, creating placeholders."""

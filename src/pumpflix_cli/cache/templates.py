@@ -63,21 +63,35 @@ class TemplateCache(CacheKeyspace):
 
     def read_indexes(self, types: Sequence[str]) -> dict[str, tuple[Cached, list[TemplateRecord]]]:
         """The cached summaries of each type, in one round trip that also counts a hit per
-        type; each miss (absent, invalidated, undecryptable) is corrected afterwards."""
+        type and reads the length of the platform's list of each type; each miss (absent,
+        invalidated, undecryptable) is corrected afterwards.
+
+        An index is a miss too when the platform's list of its type exists and names
+        another number of templates: the platform's own writes (its invalidation's
+        ``LREM``, a template it created and cached) are outside pumpflix's guard, and this
+        is how pumpflix sees them."""
 
         def count_hits(pipe: Any) -> None:
             for source_type in types:
                 pipe.hincrby(self.stats_key(source_type), "hits", 1)
+            for source_type in types:
+                pipe.llen(self.list_key(source_type))
 
-        values = self.store.get_many([self.index_key(t) for t in types], extra=count_hits)
+        values, extras = self.store.get_many_with(
+            [self.index_key(t) for t in types], extra=count_hits
+        )
+        lengths = extras[len(types) :]
         found: dict[str, tuple[Cached, list[TemplateRecord]]] = {}
-        for source_type, value in zip(types, values, strict=True):
+        for source_type, value, length in zip(types, values, lengths, strict=True):
             records: list[TemplateRecord] = []
             if value.payload is not None:
                 try:
                     records = index_records(value.payload)
                 except (ValueError, KeyError, TypeError):  # not our layout: refill it
                     value = Cached(value.rev, None)
+            listed = length if isinstance(length, int) else 0
+            if value.payload is not None and listed and listed != len(records):
+                value, records = Cached(value.rev, None), []  # the platform changed its list
             found[source_type] = (value, records)
         missed = [t for t in types if not found[t][0].hit]
         if missed:
