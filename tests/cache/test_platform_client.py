@@ -15,19 +15,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 
 from pumpflix_cli.records import SOURCE_TYPES
-from tests.conftest import REDIS_BASE_URL, CliRun
+from tests.conftest import REDIS_BASE_URL, RUN_ID, CliRun, create_database, drop_database
 from tests.helpers import list_json, seed, show_json
 from tests.platform import conftest as platform_fixtures
-from tests.platform.harness import Platform, stringify
+from tests.platform.harness import WORKFLOW_TEMPLATE_DDL, Platform, stringify
 
-# The platform's client and what it needs, as tests/platform defines them.
+# The platform's client and its runtime, as tests/platform defines them.
 platform_runtime = platform_fixtures.platform_runtime
-platform_database_url = platform_fixtures.platform_database_url
 platform_client = platform_fixtures.platform
+
+
+@pytest.fixture(scope="module")
+def platform_database_url() -> Iterator[str]:
+    """The platform's database for this module (its own name: tests/platform's session
+    fixture may run on the same worker)."""
+    name = f"pumpflix_platform_cache_{RUN_ID}"
+    url = create_database(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(WORKFLOW_TEMPLATE_DDL)
+    yield url
+    drop_database(name)
+
 
 pytestmark = [pytest.mark.platform, pytest.mark.usefixtures("backend", "redis_env")]
 
