@@ -2,10 +2,11 @@
 
 The floor: one plain Python process that reads the same rows from PostgreSQL (every
 column, the workflow as JSON text, and the version history), builds the same payloads
-(each template's JSON with its history; the two lists) and pipelines `SET … EX` of each
-into Redis. Ours: `pumpflix cache warm` as a fresh process, which on top checks the
-schema, observes every key's revision before it reads, and writes with a compare-and-set
-script. Both run interleaved, several times, on a flushed key
+(each template's platform JSON and its meta; the platform's two lists; pumpflix's two
+summary indexes) and pipelines `SET … EX` (and the lists' `RPUSH`) into Redis. Ours:
+`pumpflix cache warm` as a fresh process, which on top checks the schema, observes every
+key's revision (its side key) before it reads, and writes with compare-and-set scripts.
+Both run interleaved, several times, on a flushed key
 space; the figures are medians. Limit 2×.
 
 The 2,000 templates are generated from the corpus (`$PUMPFLIX_CORPUS/clean`, renamed
@@ -41,9 +42,13 @@ from bench.common import (
 COUNT = 2000
 FACTOR = 2.0
 FLOOR = """
-import json, sys, psycopg, redis
+import json, sys, datetime, psycopg, redis
 url, redis_url, prefix = sys.argv[1:4]
 dumps = lambda data: json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+utc = datetime.timezone.utc
+def js(moment):
+    moment = moment.astimezone(utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 client = redis.Redis.from_url(redis_url)
 pipe = client.pipeline(transaction=False)
 ttls = {"prebuilt": 21600, "user": 3600}
@@ -70,15 +75,30 @@ with psycopg.connect(url) as conn:
             "version": row[7], "contentHash": row[8], "createdAt": row[9].isoformat(),
             "updatedAt": row[10].isoformat(),
         }
-        lists[row[3]].append(summary)
-        payload = (
-            dumps(summary)[:-1] + ',"n8nJson":' + row[11]
-            + ',"history":' + dumps(history.get(row[0], [])) + "}"
-        )
-        pipe.set(f"{prefix}template:{row[0]}", payload.encode(), ex=ttls[row[3]])
-for source_type, summaries in lists.items():
-    summaries.sort(key=lambda s: (s["name"], s["sourceType"], s["id"]))
-    pipe.set(f"{prefix}templates:{source_type}", dumps(summaries).encode(), ex=ttls[source_type])
+        lists[row[3]].append((row[9], summary))
+        value = {
+            "id": str(row[0]), "name": row[1], "description": row[2] or "",
+            "sourceType": row[3], "n8nJson": row[11], "requiredCredentials": row[4] or [],
+            "inputVariables": row[5] or [], "thumbnail": row[6], "createdAt": js(row[9]),
+            "updatedAt": js(row[10]),
+        }
+        meta = {
+            "version": row[7], "contentHash": row[8], "createdAt": summary["createdAt"],
+            "updatedAt": summary["updatedAt"], "history": history.get(row[0], []),
+        }
+        key = f"{prefix}template:{row[0]}"
+        pipe.set(key, dumps(value).encode(), ex=ttls[row[3]])
+        pipe.set("{" + key + "}:meta", dumps(meta).encode(), ex=ttls[row[3]])
+for source_type, found in lists.items():
+    ids = [s["id"] for _, s in sorted(found, key=lambda f: (f[0], f[1]["id"]), reverse=True)]
+    key = f"{prefix}templates:{source_type}"
+    pipe.delete(key)
+    if ids:
+        pipe.rpush(key, *ids)
+        pipe.expire(key, ttls[source_type])
+    summaries = sorted((s for _, s in found), key=lambda s: (s["name"], s["sourceType"], s["id"]))
+    index = f"{prefix}pumpflix:index:{source_type}"
+    pipe.set(index, dumps(summaries).encode(), ex=ttls[source_type])
 print(len(pipe.execute()))
 """
 
@@ -145,6 +165,7 @@ def seeded_database(count: int = COUNT) -> Iterator[str]:
 
 def flush(client: redis.Redis, prefix: str) -> None:
     keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    keys += client.scan_iter(match="{" + prefix + "*", count=1000)  # the side keys
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
 

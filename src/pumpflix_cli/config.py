@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default=None, description="where the embedded SQLite database lives"
     )
-    cache_prefix: str = Field(default="pumpflix:", description="prefix of every Redis key")
+    cache_prefix: str = Field(
+        default="",
+        description="prefix of every Redis key; empty: the platform's own keys (tests isolate)",
+    )
     cache_ttl_prebuilt: int = Field(default=6 * 3600, gt=0, description="TTL of prebuilt (s)")
     cache_ttl_user: int = Field(default=3600, gt=0, description="TTL of user templates (s)")
     cache_key: SecretStr | None = Field(
@@ -128,8 +131,10 @@ class Settings(BaseSettings):
     @field_validator("cache_prefix")
     @classmethod
     def _check_prefix(cls, value: str) -> str:
-        if not value or any(ch.isspace() or ch in "*?[]{}" for ch in value):
-            raise ValueError("must be non-empty, without spaces, glob characters or braces")
+        # Empty is the platform's own key space; otherwise a side key's hash tag (``{`` +
+        # the guarded key + ``}``) and our SCAN patterns need no braces or glob characters.
+        if any(ch.isspace() or ch in "*?[]{}\\" for ch in value):
+            raise ValueError("must be without spaces, glob characters, backslashes or braces")
         return value
 
     # --- derived ---------------------------------------------------------------------

@@ -113,8 +113,11 @@ def test_warm_of_one_type_leaves_the_other_cold(
     seed_both(cli, tmp_path)
     report = run_json(cli, "cache", "warm", "--type", "user")
     assert report["byType"] == {"user": 1}
-    assert stored(cache, f"{prefix}templates:user").startswith(b"r")
-    assert stored(cache, f"{prefix}templates:prebuilt").startswith(b"t")  # the import's
+    user = show_json(cli, "My digest", "--no-cache")
+    assert cache.lrange(f"{prefix}templates:user", 0, -1) == [user["id"].encode()]
+    assert cache.exists(f"{prefix}templates:prebuilt") == 0  # the import deleted it
+    assert stored(cache, f"{prefix}pumpflix:index:user").startswith(b"r")
+    assert stored(cache, f"{prefix}pumpflix:index:prebuilt").startswith(b"t")  # the import's
 
 
 def test_warm_quiet_prints_nothing(cli: CliRun, tmp_path: Path) -> None:
@@ -178,8 +181,11 @@ def test_flush_by_type_leaves_the_other_type(
     assert report["deleted"] >= 3  # two entries, the list, its counters
     left = keys(cache, prefix)
     assert "templates:prebuilt" not in left
-    assert not any(k.startswith("stats:prebuilt") for k in left)
+    assert not any(k.startswith("pumpflix:stats:prebuilt") for k in left)
     assert {"templates:user", f"template:{user_id}"} <= left
+    sides = {bytes(k).decode() for k in cache.scan_iter(match="{" + prefix + "*")}
+    assert "{" + f"{prefix}templates:prebuilt" + "}:rev" not in sides
+    assert "{" + f"{prefix}template:{user_id}" + "}:meta" in sides
     stats = run_json(cli, "cache", "stats")["byType"]
     assert (stats["prebuilt"]["entries"], stats["user"]["entries"]) == (0, 1)
 
@@ -194,6 +200,7 @@ def test_flush_removes_only_our_keys(
     try:
         run_json(cli, "cache", "flush", "--yes")
         assert keys(cache, prefix) == set()
+        assert [*cache.scan_iter(match="{" + prefix + "*")] == []  # the side keys too
         assert cache.get(neighbour) == b"not ours"
     finally:
         cache.delete(neighbour)
@@ -238,9 +245,9 @@ def test_verify_finds_a_planted_stale_entry(
     run_json(cli, "cache", "warm")
     template = show_json(cli, "My digest")
     key = f"{prefix}template:{template['id']}"
-    head, _, body = stored(cache, key).partition(b":")
-    planted = json.loads(body) | {"version": 7, "contentHash": "0" * 64}
-    cache.set(key, head + b":" + json.dumps(planted).encode(), keepttl=True)
+    meta = "{" + key + "}:meta"  # pumpflix's version and hash, beside the platform's value
+    planted = json.loads(stored(cache, meta)) | {"version": 7, "contentHash": "0" * 64}
+    cache.set(meta, json.dumps(planted).encode(), keepttl=True)
     report = run_json(cli, "cache", "verify", code=ExitCode.FAILURE)
     assert report["consistent"] is False
     assert [(f["key"], f["id"]) for f in report["stale"]] == [(key, template["id"])]
@@ -258,9 +265,10 @@ def test_verify_finds_orphans_and_stale_lists(
     run_json(cli, "cache", "warm")
     template = show_json(cli, "My digest")
     orphan_id = str(uuid.uuid4())
-    orphan = json.dumps(template | {"id": orphan_id}).encode()
-    cache.set(f"{prefix}template:{orphan_id}", b"r1:" + orphan, ex=60)
-    index_key = f"{prefix}templates:user"
+    value = json.loads(stored(cache, f"{prefix}template:{template['id']}"))
+    orphan = json.dumps(value | {"id": orphan_id}).encode()
+    cache.set(f"{prefix}template:{orphan_id}", orphan, ex=60)  # as the platform writes it
+    index_key = f"{prefix}pumpflix:index:user"
     head, _, _ = stored(cache, index_key).partition(b":")
     cache.set(index_key, head + b":[]", keepttl=True)  # lists no template at all
     report = run_json(cli, "cache", "verify", code=ExitCode.FAILURE)
@@ -313,7 +321,11 @@ def test_warmed_values_are_encrypted_and_hold_no_template_text(
     monkeypatch.setenv("PUMPFLIX_CACHE_KEY", Fernet.generate_key().decode())
     run_json(cli, "cache", "warm")
     plain = [b"Daily report", b"My digest", b"Set greeting", b"n8n-nodes-base", b"sourceType"]
-    for key in cache.scan_iter(match=prefix + "templat*"):
+    found = [*cache.scan_iter(match=prefix + "template:*")]
+    found += [*cache.scan_iter(match=prefix + "pumpflix:index:*")]
+    found += [*cache.scan_iter(match="{" + prefix + "template:*")]
+    assert len(found) == 3 + 2 + 2 * 3  # entries, indexes, the entries' guards and meta
+    for key in found:
         value = stored(cache, bytes(key).decode())
         assert not any(text in value for text in plain), key
     assert show_json(cli, "My digest")["name"] == "My digest"
@@ -340,6 +352,31 @@ def test_a_tampered_value_is_a_miss_and_one_warning(
     assert result.stderr.count("warning:") == 1
     assert "does not decrypt" in result.stderr
     assert show_json(cli, template["id"])["version"] == 1  # rewritten, readable again
+
+
+def test_a_run_without_the_key_never_writes_plaintext_over_encrypted_values(
+    cli: CliRun, tmp_path: Path, cache: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    seed_both(cli, tmp_path)
+    key = {"PUMPFLIX_CACHE_KEY": Fernet.generate_key().decode()}
+    assert cli("cache", "warm", env=key).exit_code == 0
+    template = list_json(cli, "--type", "user", "--no-cache")[0]
+    keys = [f"{prefix}template:{template['id']}", f"{prefix}pumpflix:index:user"]
+    before = [stored(cache, k) for k in keys]
+    assert before[0].startswith(b"gAAAAA") and before[1].partition(b":")[2].startswith(b"gAAAAA")
+    for _ in range(2):  # misses (from the database), whose write-backs are refused
+        shown = cli("templates", "show", template["id"], "--json")
+        assert shown.exit_code == 0
+        assert json.loads(shown.stdout)["name"] == template["name"]
+        assert "encrypted" in shown.stderr
+        assert [t["name"] for t in list_json(cli, "--type", "user")] == [template["name"]]
+    assert cli("cache", "warm").exit_code == 0
+    assert [stored(cache, k) for k in keys] == before
+    with_key = cli("templates", "show", template["id"], "--json", env=key)
+    assert json.loads(with_key.stdout)["name"] == template["name"]
+    assert with_key.stderr == ""  # a hit: the tokens are intact
 
 
 # --- not configured --------------------------------------------------------------------

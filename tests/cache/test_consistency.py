@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -193,6 +194,59 @@ def read_loop(
         errors.put(f"reader: {exc!r}")
 
 
+def round_of(n8n_json: str) -> int:
+    """Which round's import wrote this workflow (-1: the seed's)."""
+    found = re.search(r"round (\d+)", n8n_json)
+    return int(found.group(1)) if found else -1
+
+
+def platform_read_loop(
+    env: Mapping[str, str],
+    stop: Any,
+    ids: Mapping[str, str],
+    floors: Any,
+    writes: Any,
+    reads: Any,
+    errors: Any,
+) -> None:
+    """A reader following the platform's logic (PLATFORM.md) on redis-py: ``getTemplates``
+    reads ``templates:user`` and its entries and uses them when it finds one; the single
+    read uses ``template:<id>`` when present. (Its database fallback, and the platform's
+    unguarded write-back that comes with it, are left out: they read the database.) Every
+    value it takes from the cache must be at least the round whose import had returned
+    when the read began, and a list it takes from the cache must hold every template
+    unless a write was under way meanwhile (``writes`` is odd while one runs)."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    prefix = env["PUMPFLIX_CACHE_PREFIX"]
+    names = list(ids)
+    try:
+        while not stop.is_set():
+            floor = list(floors)
+            before = writes.value
+            raw_ids = client.lrange(f"{prefix}templates:user", 0, -1)
+            listed = [i.decode() if isinstance(i, bytes) else i for i in raw_ids]
+            values = [client.get(f"{prefix}template:{i}") for i in listed]
+            found = [json.loads(v) for v in values if v is not None]
+            quiet = before % 2 == 0 and writes.value == before
+            if found and quiet and sorted(t["name"] for t in found) != sorted(names):
+                errors.put(f"platform list lacks templates: {[t['name'] for t in found]}")
+            for template in found:
+                index = names.index(template["name"])
+                if round_of(template["n8nJson"]) < floor[index]:
+                    errors.put(f"platform list gave an old {template['name']}")
+            for index, name in enumerate(names):
+                floor = list(floors)
+                raw = client.get(f"{prefix}template:{ids[name]}")
+                if raw is not None and round_of(json.loads(raw)["n8nJson"]) < floor[index]:
+                    errors.put(f"platform read gave an old {name}")
+            with reads.get_lock():
+                reads.value += 1
+    except Exception as exc:
+        errors.put(f"platform reader: {exc!r}")
+
+
 def cli_warm_loop(env: Mapping[str, str], stop: threading.Event, codes: list[int]) -> None:
     while not stop.is_set():
         result = subprocess.run(
@@ -211,12 +265,21 @@ def test_no_read_after_a_write_returns_the_old_version_while_warms_run(
     warms = context.Value("i", 0)
     reads = context.Value("i", 0)
     floors = context.Array("i", [1] * len(NAMES))
+    rounds = context.Array("i", [-1] * len(NAMES))  # the platform's floor: the last import
+    platform_reads = context.Value("i", 0)
+    writes = context.Value("i", 0)  # odd while a write runs
     errors = context.Queue()
+    ids = {t["name"]: t["id"] for t in list_json(cli, "--no-cache")}
     workers = [context.Process(target=warm_loop, args=(env, stop, warms, errors)) for _ in (1, 2)]
     workers += [
         context.Process(target=read_loop, args=(env, stop, NAMES, floors, reads, errors))
         for _ in (1, 2)
     ]
+    workers.append(
+        context.Process(
+            target=platform_read_loop, args=(env, stop, ids, rounds, writes, platform_reads, errors)
+        )
+    )
     cli_stop = threading.Event()
     cli_codes: list[int] = []
     cli_thread = threading.Thread(target=cli_warm_loop, args=(env, cli_stop, cli_codes))
@@ -224,10 +287,10 @@ def test_no_read_after_a_write_returns_the_old_version_while_warms_run(
         worker.start()
     cli_thread.start()
     versions = dict.fromkeys(NAMES, 1)
-    ids = {t["name"]: t["id"] for t in list_json(cli, "--no-cache")}
     try:
         for round_ in range(ROUNDS):
             name = NAMES[round_ % len(NAMES)]
+            writes.value += 1
             if round_ % 5 == 4:  # a change behind our back, then `templates invalidate`
                 versions[name] += 1
                 change_behind_the_back(ids[name], version=versions[name])
@@ -235,7 +298,9 @@ def test_no_read_after_a_write_returns_the_old_version_while_warms_run(
             else:
                 new_version(cli, tmp_path / "w", name, f"round {round_}")
                 versions[name] += 1
+                rounds[NAMES.index(name)] = round_
             floors[NAMES.index(name)] = versions[name]
+            writes.value += 1
             # the write has returned: from now on, nobody may read an older version
             assert show_json(cli, name)["version"] == versions[name], round_
             listed = {t["name"]: t["version"] for t in list_json(cli)}
@@ -254,6 +319,7 @@ def test_no_read_after_a_write_returns_the_old_version_while_warms_run(
     assert set(cli_codes) <= {0} and cli_codes
     assert warms.value > ROUNDS  # the warms really overlapped the writes
     assert reads.value > ROUNDS
+    assert platform_reads.value > ROUNDS
     stats = json.loads(cli("cache", "stats", "--json").stdout)
     assert stats["byType"]["user"]["hits"] > 0
     assert json.loads(cli("cache", "verify", "--json").stdout)["consistent"] is True

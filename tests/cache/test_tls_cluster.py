@@ -1,7 +1,7 @@
 """Scale past one Redis (SPEC §5): ``rediss://`` against a private TLS ``redis-server``
 with a throwaway CA, and a real 3-master Redis Cluster on loopback, both started here and
-torn down at the end. The cache's keys spread over the cluster's slots; nothing relies
-on a multi-key command."""
+torn down at the end. The cache's keys spread over the cluster's slots; a script or a
+multi-key command touches a key and its side keys only, which share its slot."""
 
 from __future__ import annotations
 
@@ -129,13 +129,20 @@ def cluster_env(cluster: RedisCluster, monkeypatch: pytest.MonkeyPatch) -> str:
     return prefix
 
 
-def _keys_per_node(cluster: RedisCluster, prefix: str) -> list[int]:
-    counts = []
+def _keys_by_node(cluster: RedisCluster, prefix: str) -> list[set[str]]:
+    """Each node's keys under ``prefix``, side keys (``{<prefix>…}:rev``) included."""
+    found = []
     for node in cluster.nodes:
         client = node.client()
-        counts.append(sum(1 for _ in client.scan_iter(match=prefix + "*")))
+        keys = {bytes(k).decode() for k in client.scan_iter(match=prefix + "*")}
+        keys |= {bytes(k).decode() for k in client.scan_iter(match="{" + prefix + "*")}
+        found.append(keys)
         client.close()
-    return counts
+    return found
+
+
+def _keys_per_node(cluster: RedisCluster, prefix: str) -> list[int]:
+    return [len(keys) for keys in _keys_by_node(cluster, prefix)]
 
 
 def test_warm_list_show_verify_and_flush_on_a_cluster(
@@ -148,6 +155,14 @@ def test_warm_list_show_verify_and_flush_on_a_cluster(
     assert report["byType"] == {"prebuilt": 1, "user": 12}
     per_node = _keys_per_node(cluster, cluster_env)
     assert sum(1 for n in per_node if n) >= 2, per_node  # spread over the slots
+    by_node = _keys_by_node(cluster, cluster_env)
+    everywhere = set().union(*by_node)
+    assert f"{cluster_env}templates:user" in everywhere
+    for keys in by_node:  # a side key lives on the node of the key it guards
+        for key in (k for k in keys if k.startswith("{")):
+            guarded = key[1 : key.rindex("}")]
+            assert guarded in keys or guarded not in everywhere, key
+
     listed = list_json(cli)
     assert [t["name"] for t in listed] == sorted([*names, "Shared report"])
     assert list_json(cli) == list_json(cli, "--no-cache")

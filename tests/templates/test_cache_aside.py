@@ -37,7 +37,7 @@ def _get(client: redis.Redis, key: str) -> bytes:
 
 
 def _stats(client: redis.Redis, prefix: str, source_type: str) -> dict[str, int]:
-    raw = client.hgetall(f"{prefix}stats:{source_type}")
+    raw = client.hgetall(f"{prefix}pumpflix:stats:{source_type}")
     return {str(k, "utf-8") if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
 
 
@@ -47,11 +47,11 @@ def test_a_list_fills_the_index_and_the_next_list_is_a_hit(
     prefix = redis_env["PUMPFLIX_CACHE_PREFIX"]
     seed(cli, tmp_path / "u", "A", "B")
     first = list_json(cli, "--type", "user")
-    assert "templates:user" in _keys(cache, prefix)
+    assert "pumpflix:index:user" in _keys(cache, prefix)
     second = list_json(cli, "--type", "user")
     assert first == second
     assert _stats(cache, prefix, "user")["hits"] == 1
-    assert cache.ttl(f"{prefix}templates:user") <= 3600
+    assert cache.ttl(f"{prefix}pumpflix:index:user") <= 3600
 
 
 def test_the_index_never_holds_an_id_twice(
@@ -64,7 +64,7 @@ def test_the_index_never_holds_an_id_twice(
         write(tmp_path / "u", "0.json", workflow("A", text=text))
         import_json(cli, str(tmp_path / "u"))
     list_json(cli)
-    raw = _get(cache, f"{prefix}templates:user")
+    raw = _get(cache, f"{prefix}pumpflix:index:user")
     ids = [item["id"] for item in json.loads(raw.partition(b":")[2])]
     assert len(ids) == len(set(ids)) == 1
 
@@ -119,7 +119,7 @@ def test_no_cache_bypasses_redis(
     prefix = redis_env["PUMPFLIX_CACHE_PREFIX"]
     seed(cli, tmp_path / "u", "A")
     list_json(cli, "--no-cache")
-    index = cache.get(f"{prefix}templates:user")
+    index = cache.get(f"{prefix}pumpflix:index:user")
     assert index is None or (
         isinstance(index, bytes) and index.startswith(b"t")
     )  # at most the import's tombstone
@@ -135,8 +135,12 @@ def test_invalidate_drops_the_cached_copies(
     result = cli("templates", "invalidate", "--all", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["invalidated"] == 2
-    assert _get(cache, f"{prefix}template:{entry['id']}").startswith(b"t")
-    assert _get(cache, f"{prefix}templates:user").startswith(b"t")
+    entry_key = f"{prefix}template:{entry['id']}"
+    assert cache.get(entry_key) is None  # the platform's next read goes to the database
+    assert cache.get("{" + entry_key + "}:meta") is None
+    assert cache.get("{" + entry_key + "}:rev")  # the guard stays, raised
+    assert cache.get(f"{prefix}templates:user") is None  # so is the platform's list
+    assert _get(cache, f"{prefix}pumpflix:index:user").startswith(b"t")
     assert _stats(cache, prefix, "user")["invalidations"] == 2
     assert len(list_json(cli)) == 2
 
@@ -151,7 +155,7 @@ def test_cached_values_are_encrypted_with_a_cache_key(
     seed(cli, tmp_path / "u", "Secret plans")
     result = cli("templates", "list", "--json", env=key)
     assert "Secret plans" in result.stdout
-    assert b"Secret plans" not in _get(cache, f"{prefix}templates:user")
+    assert b"Secret plans" not in _get(cache, f"{prefix}pumpflix:index:user")
     again = cli("templates", "list", "--json", env=key)
     assert again.stdout == result.stdout
 

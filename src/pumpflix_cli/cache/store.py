@@ -1,6 +1,8 @@
-"""Cached values that a concurrent writer can always invalidate (SPEC §5).
+"""pumpflix's own cached values (its summary index), which a concurrent writer can always
+invalidate (SPEC §5). The platform's keys are guarded from side keys instead
+(``cache/guarded.py``), with the same revisions and the same argument.
 
-Every key we write holds ``r<rev>:<payload>`` (a value) or ``t<rev>:`` (a tombstone).
+Every key of ours holds ``r<rev>:<payload>`` (a value) or ``t<rev>:`` (a tombstone).
 A writer, after its database commit, *bumps* each key it affects: the value is replaced by
 a tombstone with a higher revision. A reader or a warm observes a key's revision before it
 reads the database and writes back only if the key still holds that revision (a
@@ -31,7 +33,7 @@ from pumpflix_cli.cache.codec import UndecryptableError, ValueCodec
 PLACEHOLDER_TTL = 900
 
 _PRELUDE = """
-local head = redis.call('GETRANGE', KEYS[1], 0, 24)
+local head = redis.call('GETRANGE', KEYS[1], 0, 39)
 local kind, digits = string.match(head, '^([rt])(%d+):')
 local rev = tonumber(digits) or 0
 local function next_rev()
@@ -53,11 +55,17 @@ return new
 """
 )
 # KEYS[1]; ARGV: expected revision, the value ('r<rev>:<payload>', built by the caller so
-# that Redis copies it once), ttl -> 1 when written
+# that Redis copies it once), ttl -> 1 when written; refused over an encrypted value
+# (a Fernet token, 'gAAAAA…') when the new one is not
 FILL = (
     _PRELUDE
     + """
 if not kind or digits ~= ARGV[1] then return 0 end
+local offset = #digits + 3
+if kind == 'r' and string.sub(head, offset, offset + 5) == 'gAAAAA'
+    and string.sub(ARGV[2], offset, offset + 5) ~= 'gAAAAA' then
+  return 0  -- never plaintext over an encrypted value (a process without the key)
+end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
@@ -139,6 +147,8 @@ class RevisionedStore:
         self.codec = codec
         self._warn = warn
         self._warned_decrypt = False
+        # Every script a batch may call: loaded again when a server lost them.
+        self.scripts: dict[str, Script] = dict(SCRIPTS)
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -150,7 +160,7 @@ class RevisionedStore:
             try:
                 return self._execute(build, raise_on_error)
             except redis.exceptions.NoScriptError:
-                for script in SCRIPTS.values():
+                for script in self.scripts.values():
                     self.client.script_load(script.text)  # to every primary on a Cluster
                 return self._execute(build, raise_on_error)
 
@@ -182,6 +192,12 @@ class RevisionedStore:
         """Every key in one round trip; ``extra`` may queue more commands (counters) on the
         same pipeline, whose failures are ignored. A key that is absent gets a placeholder
         (a second round trip, on a miss only) so that its revision can be filled later."""
+        return self.get_many_with(keys, extra)[0]
+
+    def get_many_with(
+        self, keys: Sequence[str], extra: Build | None = None
+    ) -> tuple[list[Cached], list[Any]]:
+        """:meth:`get_many`, and the replies of ``extra``'s commands (errors as values)."""
 
         def build(pipe: Any) -> None:
             for key in keys:
@@ -189,7 +205,8 @@ class RevisionedStore:
             if extra is not None:
                 extra(pipe)
 
-        replies = self.run(build, raise_on_error=False)[: len(keys)]
+        every = self.run(build, raise_on_error=False)
+        replies, extras = every[: len(keys)], every[len(keys) :]
         for reply in replies:
             if isinstance(reply, Exception):
                 with translate_errors(self.url):
@@ -200,7 +217,7 @@ class RevisionedStore:
             revs = self.observe_many([(keys[i], PLACEHOLDER_TTL) for i in absent])
             for i, rev in zip(absent, revs, strict=True):
                 found[i] = Cached(rev, None)
-        return found
+        return found, extras
 
     def observe_many(self, items: Sequence[tuple[str, int]]) -> list[int]:
         """The revision of each ``(key, placeholder ttl)``, creating placeholders."""

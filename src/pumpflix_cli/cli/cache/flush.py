@@ -30,7 +30,8 @@ def flush(
     service = CacheService.of(app_.database, app_.template_cache())
     settings = app_.settings
     what = "every cached template" if type_ is TypeFilter.all else f"the {type_.value} templates"
-    where = f"{mask_url(settings.redis_url or '')} (prefix {settings.cache_prefix})"
+    prefix = f"prefix {settings.cache_prefix}" if settings.cache_prefix else "no prefix"
+    where = f"{mask_url(settings.redis_url or '')} ({prefix}: the platform's keys and ours)"
     confirm_destructive(out, f"Delete {what} from {where}?", yes=yes)
     deleted = service.flush(types_of(type_))
     out.emit(

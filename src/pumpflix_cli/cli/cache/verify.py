@@ -10,7 +10,7 @@ from pumpflix_cli.cli.common import JsonOption, app_context, finish
 
 if TYPE_CHECKING:
     from pumpflix_cli.output import Output
-    from pumpflix_cli.services.cache.inspect import VerifyReport
+    from pumpflix_cli.services.cache.verify import VerifyReport
 
 SHOWN = 20  # findings listed in the human rendering
 

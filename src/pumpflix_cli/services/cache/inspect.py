@@ -4,17 +4,18 @@ report its health, flush it, and verify it against the database."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pumpflix_cli.cache.templates import KeyState
+from pumpflix_cli.cache.guarded import side_key
 from pumpflix_cli.errors import ServiceUnavailableError
 from pumpflix_cli.exit_codes import ExitCode
-from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord, camel_json
+from pumpflix_cli.records import SOURCE_TYPES, camel_json
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.services.cache.verify import VerifyReport
     from pumpflix_cli.services.cache.warm import WarmReport
 
 
@@ -68,50 +69,6 @@ class CacheStats:
         return {"byType": by_type} | camel_json(self, skip=("by_type",))
 
 
-@dataclass(frozen=True)
-class Finding:
-    key: str
-    id: str
-    reason: str
-
-    def to_json(self) -> dict[str, str]:
-        return camel_json(self)
-
-
-@dataclass
-class VerifyReport:
-    checked: int = 0  # templates in the database
-    cached: int = 0  # entries holding a value
-    stale: list[Finding] = field(default_factory=list)
-    orphaned: list[Finding] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # not cached: a cold key, not an error
-    unreadable: int = 0
-    indexes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def consistent(self) -> bool:
-        return not self.stale and not self.orphaned
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """1 when a cached entry or list is stale or orphaned; a cold key is not wrong."""
-        return ExitCode.OK if self.consistent else ExitCode.FAILURE
-
-    def to_json(self) -> dict[str, Any]:
-        return {"consistent": self.consistent} | camel_json(self)
-
-
-def _differences(cached: TemplateRecord, current: TemplateRecord) -> list[str]:
-    a, b = cached.summary_json(), current.summary_json()
-    return [name for name in b if a.get(name) != b[name]]
-
-
-def _describe(cached: TemplateRecord, current: TemplateRecord, fields: list[str]) -> str:
-    if "version" in fields:
-        return f"version {cached.version} cached, {current.version} in the database"
-    return "differs in " + ", ".join(fields)
-
-
 class CacheService:
     """``database`` is a factory, as for the template library: stats and flush never load
     the database layer."""
@@ -144,27 +101,25 @@ class CacheService:
     # --- stats -----------------------------------------------------------------------
 
     def stats(self) -> CacheStats:
+        """Entries (the platform's keys: theirs or ours alike), pumpflix's indexes and
+        counters, by type; side keys count as keys and bytes of the whole cache."""
         cache = self.cache
         types = list(SOURCE_TYPES)
-        keys = list(cache.scan())
+        keys = cache.our_keys()
         memory = dict(zip(keys, cache.memory(keys), strict=True))
         by_type = {t: TypeStats() for t in types}
-        entry_keys = [k for k in keys if cache.entry_id(k) is not None]
         tombstones = unreadable = 0
-        for state in cache.states(entry_keys):
-            if state.kind == "value" and state.records:
-                source_type = state.records[0].source_type
-                if source_type in by_type:
-                    stats = by_type[source_type]
-                    stats.entries += 1
-                    stats.keys += 1
-                    stats.bytes += memory.get(state.key, 0)
-            elif state.kind == "tombstone":
-                tombstones += 1
-            elif state.kind == "unreadable":
+        for state in cache.entries(cache.entry_ids()):
+            summary = state.summary
+            if summary is not None and summary.source_type in by_type:
+                stats = by_type[summary.source_type]
+                stats.entries += 1
+                stats.keys += 1
+                stats.bytes += memory.get(state.key, 0)
+            elif state.unreadable:
                 unreadable += 1
+        index_states = dict(zip(types, cache.index_states(types), strict=True))
         index_keys = [cache.index_key(t) for t in types]
-        heads = dict(zip(index_keys, cache.heads(index_keys), strict=True))
         index_ttls = dict(zip(index_keys, cache.ttls_of(index_keys), strict=True))
         counters = cache.counters(types)
         for source_type, stats in by_type.items():
@@ -172,14 +127,12 @@ class CacheService:
             stats.hits = max(0, found.get("hits", 0))
             stats.misses = found.get("misses", 0)
             stats.invalidations = found.get("invalidations", 0)
-            index_key = cache.index_key(source_type)
-            kind = heads[index_key][0]
-            if kind == "t":
-                tombstones += 1
-            stats.index_cached = kind == "r"
-            stats.index_ttl = index_ttls[index_key] if kind == "r" else None
-            for key in (index_key, cache.stats_key(source_type)):
-                if key in memory and (key != index_key or kind == "r"):
+            index = index_states[source_type]
+            tombstones += index.kind == "tombstone"
+            stats.index_cached = index.kind == "value"
+            stats.index_ttl = index_ttls[index.key] if stats.index_cached else None
+            for key in (cache.list_key(source_type), cache.stats_key(source_type), index.key):
+                if key in memory and (key != index.key or stats.index_cached):
                     stats.keys += 1
                     stats.bytes += memory[key]
         return CacheStats(
@@ -194,95 +147,28 @@ class CacheService:
     # --- flush -----------------------------------------------------------------------
 
     def flush(self, types: Sequence[str]) -> int:
-        """Delete our keys: all of them, or those of ``types`` (their entries, indexes and
-        counters). Deleting is safe against concurrent readers and warms: a fill needs the
-        key to still hold the revision it observed."""
+        """Delete pumpflix's keys and the platform's template keys it finds: all of them,
+        or those of ``types`` (entries of that type with their side keys, the type's list,
+        index and counters). Safe against concurrent readers and warms: a fill needs the
+        side key to still hold the revision it observed, and a new one is always higher."""
         cache = self.cache
         if set(types) >= set(SOURCE_TYPES):
-            return cache.delete(list(cache.scan()))
-        entry_keys = list(cache.scan("template:*"))
-        doomed = [
-            state.key
-            for state in cache.states(entry_keys)
-            if state.records and state.records[0].source_type in types
-        ]
-        doomed += [cache.index_key(t) for t in types] + [cache.stats_key(t) for t in types]
+            return cache.delete(cache.our_keys())
+        doomed: list[str] = []
+        for state in cache.entries(cache.entry_ids()):
+            summary = state.summary
+            if summary is not None and summary.source_type in types:
+                doomed += [state.key, side_key(state.key), side_key(state.key, "meta")]
+        for source_type in types:
+            list_key = cache.list_key(source_type)
+            doomed += [list_key, side_key(list_key)]
+            doomed += [cache.index_key(source_type), cache.stats_key(source_type)]
         return cache.delete(doomed)
 
     # --- verify ----------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        """Compare what Redis holds with the database. Redis is read first, then the
-        database; whatever disagrees is looked at once more, and dropped when its key
-        changed meanwhile (a write in flight bumps it; that is not an inconsistency)."""
-        from pumpflix_cli.db.template_reader import BulkTemplateReader
+        """Compare what Redis holds with the database (``services/cache/verify.py``)."""
+        from pumpflix_cli.services.cache.verify import Verifier
 
-        cache = self.cache
-        types = list(SOURCE_TYPES)
-        entries = cache.states(list(cache.scan("template:*")))
-        indexes = cache.states([cache.index_key(t) for t in types], index=True)
-        with self._database().session() as session:
-            current = BulkTemplateReader(session).summaries(types)
-
-        report = VerifyReport(checked=len(current))
-        seen: dict[str, KeyState] = {}
-        for state in entries:
-            template_id = cache.entry_id(state.key) or ""
-            if state.kind == "unreadable":
-                report.unreadable += 1
-            if state.kind != "value" or not state.records:
-                continue
-            report.cached += 1
-            seen[template_id] = state
-            cached, now = state.records[0], current.get(template_id)
-            if now is None:
-                report.orphaned.append(
-                    Finding(state.key, template_id, "not in the database (deleted)")
-                )
-            elif fields := _differences(cached, now):
-                report.stale.append(Finding(state.key, template_id, _describe(cached, now, fields)))
-        report.missing = sorted(i for i in current if i not in seen)
-        for source_type, state in zip(types, indexes, strict=True):
-            report.indexes[source_type] = self._check_index(source_type, state, current, report)
-        self._recheck(entries + indexes, report)
-        return report
-
-    def _check_index(
-        self,
-        source_type: str,
-        state: KeyState,
-        current: dict[str, TemplateRecord],
-        report: VerifyReport,
-    ) -> str:
-        if state.kind != "value" or state.records is None:
-            return "not cached" if state.kind != "unreadable" else "unreadable"
-        key = state.key
-        listed = {r.id: r for r in state.records}
-        problems = len(report.stale) + len(report.orphaned)
-        for template_id, cached in listed.items():
-            now = current.get(template_id)
-            if now is None:
-                report.orphaned.append(Finding(key, template_id, "listed but not in the database"))
-            elif fields := _differences(cached, now):
-                report.stale.append(Finding(key, template_id, _describe(cached, now, fields)))
-        for template_id, now in current.items():
-            if now.source_type == source_type and template_id not in listed:
-                report.stale.append(Finding(key, template_id, f"'{now.name}' is not listed"))
-        return "ok" if problems == len(report.stale) + len(report.orphaned) else "inconsistent"
-
-    def _recheck(self, states: Sequence[KeyState], report: VerifyReport) -> None:
-        suspects = sorted({f.key for f in report.stale + report.orphaned})
-        if not suspects:
-            return
-        before = {s.key: (s.kind, s.rev) for s in states}
-        kinds = {"value": "r", "tombstone": "t"}
-        moved = {
-            key
-            for key, (kind, rev) in zip(suspects, self.cache.heads(suspects), strict=True)
-            if (kind, rev) != (kinds.get(before[key][0], ""), before[key][1])
-        }
-        report.stale = [f for f in report.stale if f.key not in moved]
-        report.orphaned = [f for f in report.orphaned if f.key not in moved]
-        for source_type in report.indexes:
-            if self.cache.index_key(source_type) in moved:
-                report.indexes[source_type] = "changed while verifying"
+        return Verifier(self._database, self.cache).verify()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pumpflix_cli.cache.templates import entry_payload
+from pumpflix_cli.cache.values import js_iso, meta_value, platform_value
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import TemplateRecord, camel_json
 from pumpflix_cli.services.templates.library import sort_key
@@ -44,8 +44,8 @@ READERS = 2
 # Batches read ahead of Redis: bounds memory whatever the template count.
 AHEAD = 4
 
-# (key, observed revision, payload, source type): one compare-and-set.
-Entry = tuple[str, int, bytes, str]
+# (observed revision, record, platform value, meta): one compare-and-set.
+Entry = tuple[int, TemplateRecord, bytes, bytes]
 Item = list[Entry] | BaseException | None
 
 
@@ -75,30 +75,40 @@ def warm(
     started = time.perf_counter()
     with database.session() as session:
         ids = BulkTemplateReader(session).ids(types)
-    keys = [(cache.index_key(t), t) for t in types] + [(cache.entry_key(i), t) for i, t in ids]
-    revs = cache.observe(keys)
-    index_revs = dict(zip(types, revs, strict=False))
-    entry_revs = {i: rev for (i, _), rev in zip(ids, revs[len(types) :], strict=True)}
+    list_revs = dict(zip(types, cache.observe_lists(types), strict=True))
+    index_revs = dict(zip(types, cache.observe_indexes(types), strict=True))
+    id_list = [i for i, _ in ids]
+    entry_revs = dict(zip(id_list, cache.observe_entries(id_list), strict=True))
 
     report = WarmReport(0, {t: 0 for t in types}, 0.0)
+    incomplete: set[str] = set()  # types with a template not filled: their list is not
     readers = 1 if database.dialect == "sqlite" or len(ids) < 2 * CHUNK else READERS
     reading = _Readers(database, cache, types, entry_revs, split_ids(list(entry_revs), readers))
     with contextlib.closing(reading.batches()) as batches:
         for batch in batches:
-            for (_, _, _, source_type), landed in zip(batch, cache.fill(batch), strict=True):
+            for (_, record, _, _), landed in zip(batch, cache.fill(batch), strict=True):
                 if landed:
                     report.warmed += 1
-                    report.by_type[source_type] += 1
+                    report.by_type[record.source_type] += 1
                 else:  # a write bumped the key since it was observed
                     report.skipped += 1
+                    incomplete.add(record.source_type)
             progress(len(batch))
     report.skipped += reading.unobserved
+    incomplete |= reading.unobserved_types
     summaries: dict[str, list[TemplateRecord]] = {t: [] for t in types}
     for found in reading.summaries:
         for record in found:
             summaries[record.source_type].append(record)
+    newest_first = {
+        t: [r.id for r in sorted(records, key=_created, reverse=True)]
+        for t, records in summaries.items()
+    }
     for records in summaries.values():
         records.sort(key=sort_key)
+    # A list naming a template whose entry is not there would make the platform serve a
+    # list without it: a type with one skipped template keeps its list for the next warm.
+    cache.fill_lists({t: (list_revs[t], newest_first[t]) for t in types if t not in incomplete})
     report.indexes = cache.fill_indexes({t: (index_revs[t], summaries[t]) for t in types})
     report.seconds = round(time.perf_counter() - started, 3)
     cache.record_warm(
@@ -111,6 +121,11 @@ def warm(
         | report.to_json()
     )
     return report
+
+
+def _created(record: TemplateRecord) -> tuple[str, str]:
+    """The platform's order: ``createdAt`` descending (ties by id)."""
+    return (js_iso(record.created_at) or "", record.id)
 
 
 class _CancelledError(Exception):
@@ -136,6 +151,7 @@ class _Readers:
         self.ranges = list(ranges)
         self.summaries: list[list[TemplateRecord]] = [[] for _ in ranges]
         self.unobserved = 0  # created after the ids were read: not observed, not filled
+        self.unobserved_types: set[str] = set()
         self._queue: queue.Queue[Item] = queue.Queue(AHEAD)
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -184,7 +200,6 @@ class _Readers:
     def _read(self, part: int) -> None:
         from pumpflix_cli.db.template_reader import BulkTemplateReader
 
-        cache = self.cache
         ids = self.ranges[part]
         summaries = self.summaries[part]
         batch: list[Entry] = []
@@ -198,10 +213,11 @@ class _Readers:
                 if rev is None:
                     with self._lock:
                         self.unobserved += 1
+                        self.unobserved_types.add(record.source_type)
                     continue
                 versions = [v.to_json() for v in history.get(record.id, [])]
-                payload = entry_payload(record.summary_json(), workflow_json, versions)
-                batch.append((cache.entry_key(record.id), rev, payload, record.source_type))
+                value = platform_value(record, workflow_json)
+                batch.append((rev, record, value, meta_value(record, versions)))
                 if len(batch) >= CHUNK:
                     self._put(batch)
                     batch = []

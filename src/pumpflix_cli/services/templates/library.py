@@ -66,7 +66,8 @@ class TemplateLibrary:
         self.cache = None
 
     def invalidate_cache(self, ids_by_type: Mapping[str, Sequence[str]]) -> None:
-        """After a committed write: tombstone what it affected."""
+        """After a committed write: bump and delete the entries it affected and the lists
+        of their types, so neither the platform nor pumpflix reads an old copy."""
         if self.cache is None or not ids_by_type:
             return
         try:
@@ -157,13 +158,14 @@ class TemplateLibrary:
         rev = 0
         if self.cache is not None and use_cache:
             try:
-                value, record = self.cache.read_entry(summary.id)
+                state = self.cache.read_entry(summary.id)
             except PumpflixError as exc:
                 self._cache_failed(exc)
             else:
+                record = state.record
                 if record is not None:
                     return record
-                rev = value.rev
+                rev = state.rev
                 self.cache.count({summary.source_type: "misses"})
         from pumpflix_cli.db.templates import TemplateStore
 

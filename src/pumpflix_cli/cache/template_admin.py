@@ -1,0 +1,189 @@
+"""Where the template cache's keys are, and what ``cache stats``, ``flush`` and ``verify``
+read and delete through them (batched, one command per key: keys spread over slots)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pumpflix_cli.cache.client import translate_errors
+from pumpflix_cli.cache.codec import UndecryptableError
+from pumpflix_cli.cache.guarded import guard_parts, side_key
+from pumpflix_cli.cache.store import RevisionedStore, split
+from pumpflix_cli.cache.values import dumps
+from pumpflix_cli.records import TemplateRecord
+
+# Keys per pipeline when scanning, inspecting or deleting many keys.
+BATCH = 500
+
+
+def index_records(payload: bytes) -> list[TemplateRecord]:
+    # Summaries hold no nested objects: each object is a record, built as it is parsed.
+    records = json.loads(payload, object_hook=TemplateRecord.from_json)
+    if not isinstance(records, list):
+        raise TypeError("an index is a JSON array")
+    return records
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """An index as an administrative read found it: ``value``, ``tombstone``,
+    ``unreadable`` or ``absent``."""
+
+    key: str
+    kind: str
+    rev: int
+    records: list[TemplateRecord] | None = None
+
+
+class CacheKeyspace:
+    """The keys under one prefix: the platform's, their side keys, pumpflix's own."""
+
+    def __init__(self, store: RevisionedStore, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    @property
+    def client(self) -> Any:
+        return self.store.client
+
+    # --- keys -------------------------------------------------------------------------
+
+    def entry_key(self, template_id: str) -> str:
+        return f"{self.prefix}template:{template_id}"
+
+    def list_key(self, source_type: str) -> str:
+        return f"{self.prefix}templates:{source_type}"
+
+    def meta_key(self, template_id: str) -> str:
+        return side_key(self.entry_key(template_id), "meta")
+
+    def own_key(self, name: str) -> str:
+        return f"{self.prefix}pumpflix:{name}"
+
+    def index_key(self, source_type: str) -> str:
+        return self.own_key(f"index:{source_type}")
+
+    def stats_key(self, source_type: str) -> str:
+        return self.own_key(f"stats:{source_type}")
+
+    @property
+    def warm_key(self) -> str:
+        return self.own_key("warm:last")
+
+    def entry_id(self, key: str) -> str | None:
+        """The template id of an entry key, None for any other key."""
+        head = f"{self.prefix}template:"
+        return key[len(head) :] if key.startswith(head) else None
+
+    # --- administration (cache stats, flush, verify) ----------------------------------
+
+    def scan(self, pattern: str = "*") -> Iterator[str]:
+        """Keys matching ``pattern`` (which names the prefix); every node of a Cluster."""
+        with translate_errors(self.store.url):
+            for key in self.client.scan_iter(match=pattern, count=1000):
+                yield key.decode() if isinstance(key, bytes) else str(key)
+
+    def our_keys(self) -> list[str]:
+        """Every key pumpflix or the platform's template cache holds under the prefix."""
+        p = self.prefix
+        patterns = (f"{p}template:*", f"{p}templates:*", f"{p}pumpflix:*")
+        sides = ("{" + f"{p}template:*", "{" + f"{p}templates:*")
+        return sorted({k for pattern in patterns + sides for k in self.scan(pattern)})
+
+    def entry_ids(self) -> list[str]:
+        return sorted(
+            i for i in (self.entry_id(k) for k in self.scan(f"{self.prefix}template:*")) if i
+        )
+
+    def _batched(
+        self, keys: Sequence[str], queue: Callable[[Any, str], Any], *, strict: bool = True
+    ) -> list[Any]:
+        """One command per key, ``BATCH`` keys per round trip; unless ``strict``, a command
+        that fails (a key of another type) gives None."""
+        replies: list[Any] = []
+        for start in range(0, len(keys), BATCH):
+            part = keys[start : start + BATCH]
+
+            def build(pipe: Any, part: Sequence[str] = part) -> None:
+                for key in part:
+                    queue(pipe, key)
+
+            found = self.store.run(build, raise_on_error=strict)
+            replies.extend(None if isinstance(r, Exception) else r for r in found)
+        return replies
+
+    def lists(self, types: Sequence[str]) -> dict[str, list[str] | None]:
+        """The ids in each type's platform list, None when it is absent."""
+        keys = [self.list_key(t) for t in types]
+        exists = self._batched(keys, lambda pipe, key: pipe.exists(key))
+        ids = self._batched(keys, lambda pipe, key: pipe.lrange(key, 0, -1), strict=False)
+        return {
+            t: ([bytes(i).decode() for i in found or []] if present else None)
+            for t, present, found in zip(types, exists, ids, strict=True)
+        }
+
+    def guards(self, keys: Sequence[str]) -> list[int]:
+        """The revision guarding each platform key (0 when none)."""
+        raw = self._batched(keys, lambda pipe, key: pipe.get(side_key(key)))
+        return [guard_parts(value)[0] for value in raw]
+
+    def index_states(self, types: Sequence[str]) -> list[KeyState]:
+        """Decode the summary indexes without counting or warning."""
+        keys = [self.index_key(t) for t in types]
+        found = []
+        for key, raw in zip(keys, self.get_raw(keys), strict=True):
+            kind, rev, body = split(raw)
+            if raw is None:
+                found.append(KeyState(key, "absent", 0))
+            elif kind == "t":
+                found.append(KeyState(key, "tombstone", rev))
+            elif kind != "r":
+                found.append(KeyState(key, "unreadable", rev))
+            else:
+                try:
+                    records = index_records(self.store.codec.decode(body))
+                except (UndecryptableError, ValueError, KeyError, TypeError):
+                    found.append(KeyState(key, "unreadable", rev))
+                else:
+                    found.append(KeyState(key, "value", rev, records))
+        return found
+
+    def get_raw(self, keys: Sequence[str]) -> list[bytes | None]:
+        return self._batched(keys, lambda pipe, key: pipe.get(key), strict=False)
+
+    def memory(self, keys: Sequence[str]) -> list[int]:
+        """Bytes each key uses (``MEMORY USAGE``); 0 for a key gone meanwhile."""
+        raw = self._batched(keys, lambda pipe, key: pipe.memory_usage(key, samples=0))
+        return [int(value or 0) for value in raw]
+
+    def ttls_of(self, keys: Sequence[str]) -> list[int]:
+        return [int(v) for v in self._batched(keys, lambda pipe, key: pipe.ttl(key))]
+
+    def delete(self, keys: Sequence[str]) -> int:
+        """UNLINK one key per command: keys spread over slots on a Cluster."""
+        return sum(int(n) for n in self._batched(keys, lambda pipe, key: pipe.unlink(key)))
+
+    def counters(self, types: Sequence[str]) -> dict[str, dict[str, int]]:
+        replies = self._batched([self.stats_key(t) for t in types], lambda p, k: p.hgetall(k))
+        return {
+            t: {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+            for t, raw in zip(types, replies, strict=True)
+        }
+
+    def record_warm(self, info: Mapping[str, Any]) -> None:
+        with translate_errors(self.store.url):
+            self.client.set(self.warm_key, dumps(dict(info)))
+
+    def last_warm(self) -> dict[str, Any] | None:
+        with translate_errors(self.store.url):
+            raw = self.client.get(self.warm_key)
+        if not raw:
+            return None
+        try:
+            info = json.loads(raw)
+        except ValueError:
+            return None
+        return info if isinstance(info, dict) else None
