@@ -125,6 +125,9 @@ class TemplateRecord:
     updated_at: str | None = None
     workflow: dict[str, Any] | None = None
     history: list[TemplateVersionInfo] | None = None
+    # The workflow exactly as the row stores it (``n8nJson``), when read from the database:
+    # the platform's cached value carries these bytes, not a re-encoding.
+    workflow_json: str | None = None
 
     def summary_json(self) -> dict[str, Any]:
         """Every field but the n8n JSON and the history: what ``templates list`` prints."""

@@ -17,11 +17,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from tests.conftest import RUN_ID, CliRun, create_database, drop_database
 from tests.helpers import PUMPFLIX, import_json, list_json, subprocess_env
 
-from .harness import WORKFLOW_TEMPLATE_DDL, Platform
+from .harness import WORKFLOW_TEMPLATE_DDL, Platform, stringify
 
 pytestmark = pytest.mark.usefixtures("redis_env")
 
@@ -189,3 +190,28 @@ def test_no_stale_read_for_the_platform_while_warms_run_elsewhere(
         for warmer in warmers:
             warmer.join()
     assert not failures, failures
+
+
+def test_pumpflix_caches_a_platform_row_byte_for_byte_as_the_platform_would(
+    shared: Platform, cli: CliRun, redis_env: dict[str, str]
+) -> None:
+    """A row whose n8nJson the platform stored as pretty JSON: the value pumpflix writes
+    back after a cache miss carries those bytes, not a re-encoding."""
+    import redis
+
+    pretty = json.dumps(workflow("Pretty", "p"), indent=2)
+    made = shared.create_template({"name": "Pretty", "sourceType": "user", "n8nJson": pretty})
+    shown = cli("templates", "show", made["id"], "--json")  # a miss, then a fill
+    assert shown.exit_code == 0, shown.stderr
+    with psycopg.connect(shared.database_url, row_factory=dict_row) as conn:
+        row = conn.execute(
+            'SELECT * FROM "WorkflowTemplate" WHERE id = %s', (made["id"],)
+        ).fetchone()
+    client = redis.Redis.from_url(redis_env["REDIS_URL"])
+    try:
+        cached = client.get(shared.entry_key(made["id"]))
+    finally:
+        client.close()
+    assert isinstance(cached, bytes) and row is not None
+    assert cached.decode() == stringify(row)
+    assert shared.get_template(made["id"]).source == "cache"

@@ -180,7 +180,12 @@ class TemplateCache(CacheKeyspace):
         return sum(
             self.fill(
                 [
-                    (rev, record, platform_value(record, workflow_text(record)), meta_value(record))
+                    (
+                        rev,
+                        record,
+                        platform_value(record, record.workflow_json or workflow_text(record)),
+                        meta_value(record),
+                    )
                     for rev, record in items
                 ]
             )

@@ -60,6 +60,7 @@ class TemplateStore:
         if row is None:
             return None
         record = record_from_row(row, workflow=json.loads(row.n8n_json))
+        record.workflow_json = row.n8n_json
         if history:
             versions = self.session.execute(
                 select(
