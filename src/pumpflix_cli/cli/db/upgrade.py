@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 
 
 def upgrade(ctx: typer.Context, json: JsonOption = False) -> None:
-    """Apply every pending migration (PostgreSQL or the embedded SQLite)."""
+    """Apply every pending migration (PostgreSQL or the embedded SQLite).
+
+    Creates the platform's "WorkflowTemplate" table when it is absent, or adopts it as
+    it is (never altered); pumpflix's own tables are named pumpflix_*.
+    """
     from pumpflix_cli.services.schema import upgrade_schema
 
     app_ = app_context(ctx, json_output=json)

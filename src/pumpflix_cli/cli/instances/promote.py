@@ -36,6 +36,9 @@ def promote(
 ) -> None:
     """Make a new user template of an instance, its credentials and variables read afresh.
 
+    INSTANCE may also be the id of a row of the platform's "WorkflowInstance" table: its
+    finalJson is promoted, else its template's n8nJson.
+
     Exit 4 when a user template of that name exists.
     """
     from pumpflix_cli.errors import ConflictError, UsageError
