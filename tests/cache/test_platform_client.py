@@ -15,15 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 
 from pumpflix_cli.records import SOURCE_TYPES
-from tests.conftest import REDIS_BASE_URL, RUN_ID, CliRun, create_database, drop_database
+from tests.conftest import REDIS_BASE_URL, CliRun
 from tests.helpers import list_json, seed, show_json
 from tests.platform import conftest as platform_fixtures
-from tests.platform.harness import WORKFLOW_TEMPLATE_DDL, Platform, stringify
+from tests.platform.conftest import platform_database
+from tests.platform.harness import Platform, stringify
 
 # The platform's client and its runtime, as tests/platform defines them.
 platform_runtime = platform_fixtures.platform_runtime
@@ -34,12 +34,8 @@ platform_client = platform_fixtures.platform
 def platform_database_url() -> Iterator[str]:
     """The platform's database for this module (its own name: tests/platform's session
     fixture may run on the same worker)."""
-    name = f"pumpflix_platform_cache_{RUN_ID}"
-    url = create_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(WORKFLOW_TEMPLATE_DDL)
-    yield url
-    drop_database(name)
+    with platform_database("platform_cache") as url:
+        yield url
 
 
 pytestmark = [pytest.mark.platform, pytest.mark.usefixtures("backend", "redis_env")]

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -59,15 +61,25 @@ def platform_runtime() -> Runtime:
     return Runtime.from_json(result.stdout)
 
 
+@contextmanager
+def platform_database(label: str) -> Iterator[str]:
+    """A database of this run's own holding only the platform's table (its own DDL),
+    dropped afterwards; ``label`` keeps the names of parallel fixtures apart."""
+    name = f"pumpflix_{label}_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    url = create_database(name)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(WORKFLOW_TEMPLATE_DDL)
+        yield url
+    finally:
+        drop_database(name)
+
+
 @pytest.fixture(scope="session")
 def platform_database_url() -> Iterator[str]:
     """This run's own database with the platform's "WorkflowTemplate" table."""
-    name = f"pumpflix_platform_{RUN_ID}"
-    url = create_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(WORKFLOW_TEMPLATE_DDL)
-    yield url
-    drop_database(name)
+    with platform_database("platform") as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ import pytest
 
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.workflow.canonical import content_hash
-from tests.conftest import RUN_ID, CliRun, create_database, drop_database
+from tests.conftest import CliRun
 from tests.helpers import import_json, list_json, show_json
 
+from .conftest import platform_database
 from .harness import WORKFLOW_TEMPLATE_DDL, Platform
 
 CATALOG = """
@@ -39,12 +40,8 @@ SELECT
 @pytest.fixture
 def platform_database_url() -> Iterator[str]:
     """A database of the platform alone: its table, no pumpflix table yet."""
-    name = f"pumpflix_adopt_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    url = create_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(WORKFLOW_TEMPLATE_DDL)
-    yield url
-    drop_database(name)
+    with platform_database("adopt") as url:
+        yield url
 
 
 def workflow(name: str, value: str = "hi") -> dict[str, Any]:

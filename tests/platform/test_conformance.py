@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,12 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.conftest import RUN_ID, CliRun, create_database, drop_database
+from tests import factories
+from tests.conftest import CliRun
 from tests.helpers import PUMPFLIX, import_json, list_json, subprocess_env
 
-from .harness import WORKFLOW_TEMPLATE_DDL, Platform, stringify
+from .conftest import platform_database
+from .harness import Platform, stringify
 
 pytestmark = pytest.mark.usefixtures("redis_env")
 
@@ -30,12 +31,8 @@ pytestmark = pytest.mark.usefixtures("redis_env")
 @pytest.fixture
 def platform_database_url() -> Iterator[str]:
     """The platform's database (its table made by its own DDL), which pumpflix adopts."""
-    name = f"pumpflix_shared_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    url = create_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(WORKFLOW_TEMPLATE_DDL)
-    yield url
-    drop_database(name)
+    with platform_database("shared") as url:
+        yield url
 
 
 @pytest.fixture
@@ -47,26 +44,7 @@ def shared(platform: Platform, cli: CliRun, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def workflow(name: str, value: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "nodes": [
-            {
-                "name": "Start",
-                "type": "n8n-nodes-base.manualTrigger",
-                "typeVersion": 1,
-                "position": [0, 0],
-                "parameters": {},
-            },
-            {
-                "name": "Set",
-                "type": "n8n-nodes-base.set",
-                "typeVersion": 1,
-                "position": [200, 0],
-                "parameters": {"value": value},
-            },
-        ],
-        "connections": {"Start": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}},
-    }
+    return factories.workflow(name, text=value)
 
 
 def seed(cli: CliRun, folder: Path, source_type: str, **values: str) -> dict[str, str]:
@@ -85,7 +63,11 @@ def by_id(templates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def value_of(template: dict[str, Any]) -> str:
     """What the Set node holds: the version a reader got."""
-    return str(json.loads(template["n8nJson"])["nodes"][1]["parameters"]["value"])
+    return greeting(json.loads(template["n8nJson"]))
+
+
+def greeting(workflow: dict[str, Any]) -> str:
+    return str(workflow["nodes"][1]["parameters"]["assignments"]["assignments"][0]["value"])
 
 
 def test_what_pumpflix_seeds_and_warms_the_platform_serves_field_for_field(
@@ -156,7 +138,7 @@ def test_a_template_the_platform_creates_and_invalidates_is_seen_by_pumpflix(
     shared.invalidate(made["id"])  # the platform's own invalidation
     shown = cli("templates", "show", made["id"], "--json")
     assert shown.exit_code == 0, shown.stderr
-    assert json.loads(shown.stdout)["n8nJson"]["nodes"][1]["parameters"]["value"] == "edited"
+    assert greeting(json.loads(shown.stdout)["n8nJson"]) == "edited"
 
 
 def test_no_stale_read_for_the_platform_while_warms_run_elsewhere(

@@ -20,21 +20,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pumpflix_cli.cache.store import PLACEHOLDER_TTL, RevisionedStore, Script
+from pumpflix_cli.cache.store import NEXT_REV, PLACEHOLDER_TTL, RevisionedStore, Script
 
 FERNET_HEAD = b"gAAAAA"
 
-_PRELUDE = """
+_PRELUDE = (
+    """
 local side = redis.call('GET', KEYS[1])
 local digits = side and string.match(side, '^(%d+)')
 local rev = tonumber(digits) or 0
-local function next_rev()
-  local now = redis.call('TIME')
-  local clock = tonumber(now[1]) * 1000000 + tonumber(now[2])
-  if rev + 1 > clock then return rev + 1 end
-  return clock
-end
 """
+    + NEXT_REV
+)
 
 # KEYS: side; ARGV: placeholder ttl -> the revision (a new one when the side key is absent)
 OBSERVE = (

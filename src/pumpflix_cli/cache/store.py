@@ -32,10 +32,9 @@ from pumpflix_cli.cache.codec import UndecryptableError, ValueCodec
 # or one warm's stream; a fill after it expired is refused, which is safe.
 PLACEHOLDER_TTL = 900
 
-_PRELUDE = """
-local head = redis.call('GETRANGE', KEYS[1], 0, 39)
-local kind, digits = string.match(head, '^([rt])(%d+):')
-local rev = tonumber(digits) or 0
+# A revision after ``rev``: the server's clock in microseconds, or ``rev + 1`` when that
+# is higher (every script that bumps a revision shares it).
+NEXT_REV = """
 local function next_rev()
   local now = redis.call('TIME')
   local clock = tonumber(now[1]) * 1000000 + tonumber(now[2])
@@ -43,6 +42,15 @@ local function next_rev()
   return clock
 end
 """
+
+_PRELUDE = (
+    """
+local head = redis.call('GETRANGE', KEYS[1], 0, 39)
+local kind, digits = string.match(head, '^([rt])(%d+):')
+local rev = tonumber(digits) or 0
+"""
+    + NEXT_REV
+)
 
 # KEYS[1]; ARGV: placeholder ttl -> the key's revision (a new placeholder's when absent)
 OBSERVE = (
