@@ -67,9 +67,17 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """This run's own PostgreSQL database, migrated to head, dropped at the end."""
+    """This run's own PostgreSQL database, migrated to head, dropped at the end.
+
+    The platform deploys first here: its own DDL makes ``"WorkflowTemplate"`` and
+    ``db upgrade`` adopts it, so every PostgreSQL test runs on an adopted table (the
+    tests that start from an empty database cover pumpflix creating it)."""
+    from tests.platform.harness import WORKFLOW_TEMPLATE_DDL
+
     name = f"pumpflix_test_{RUN_ID}"
     url = create_database(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(WORKFLOW_TEMPLATE_DDL)
     from pumpflix_cli.config import Settings
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.db.migrate import upgrade
