@@ -234,6 +234,40 @@ def test_a_hard_coded_token_is_warned_about_without_its_value(cli: CliRun, tmp_p
     assert token not in json.dumps(report)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bearer Zx81qP4mN7vR2tY9wK3jL6aa",
+        "BEARER Zx81qP4mN7vR2tY9wK3jL6aa",
+        "={{ 'Bearer Zx81qP4mN7vR2tY9wK3jL6aa' }}",
+        '={{ "sk-Zx81qP4mN7vR2tY9wK3jL6aa" }}',
+    ],
+)
+def test_a_token_in_any_case_or_inside_an_expression_is_warned_about_without_its_value(
+    cli: CliRun, tmp_path: Path, value: str
+) -> None:
+    document = workflow()
+    document["nodes"][1]["parameters"]["headers"] = {"Authorization": value}
+    path = write(tmp_path, "leaky.json", document)
+    result = cli("templates", "import", str(path))
+    assert result.exit_code == ExitCode.OK
+    assert "parameter 'headers.Authorization' looks like a hard-coded secret" in result.stderr
+    assert "Zx81qP4mN7vR2tY9wK3jL6aa" not in result.stderr + result.stdout
+
+
+def test_an_expression_that_only_references_data_is_not_warned_about(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    document = workflow()
+    document["nodes"][1]["parameters"]["headers"] = {
+        "Authorization": "={{ 'Bearer ' + $credentials.apiKey }}",
+        "X-Token": "={{ $json.token }}",
+    }
+    path = write(tmp_path, "clean.json", document)
+    code, report = import_json(cli, str(path))
+    assert (code, report["warnings"]) == (ExitCode.OK, [])
+
+
 def test_a_file_over_the_size_limit_is_refused_unread(cli: CliRun, tmp_path: Path) -> None:
     path = write(tmp_path, "big.json", workflow(text="x" * 5000))
     result = cli(
