@@ -163,9 +163,7 @@ def test_on_conflict_skip_and_fail(cli: CliRun, tmp_path: Path) -> None:
     assert list_json(cli)[0]["version"] == 1
 
 
-def test_on_conflict_fail_exit_codes_mixed_with_other_outcomes(
-    cli: CliRun, tmp_path: Path
-) -> None:
+def test_on_conflict_fail_exit_codes_mixed_with_other_outcomes(cli: CliRun, tmp_path: Path) -> None:
     """Only conflicts: 4 (the README's table); conflicts and landed items: 5 (partial);
     a conflict and an invalid file with nothing landed: 65."""
     folder = tmp_path / "in"
