@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -107,7 +107,12 @@ class Database:
         self.settings = settings
         self.url = settings.effective_database_url
         self.embedded = settings.embedded
-        self.dialect = make_url(sqlalchemy_url(self.url)).get_backend_name()
+        # The embedded database's file is a path, never parsed from a URL: a data dir with
+        # "?", "#", "%20" or spaces names exactly that folder. A DATABASE_URL is a URL.
+        self.sqlite_file: Path | None = settings.sqlite_path.absolute() if self.embedded else None
+        self.dialect = (
+            "sqlite" if self.embedded else make_url(sqlalchemy_url(self.url)).get_backend_name()
+        )
         self.service = "SQLite" if self.dialect == "sqlite" else "PostgreSQL"
         self._translator = DatabaseErrorTranslator(self.service, self.url)
         self._engine: Engine | None = None
@@ -120,7 +125,11 @@ class Database:
         return self._engine
 
     def _create_engine(self) -> Engine:
-        url = make_url(sqlalchemy_url(self.url))
+        url = (
+            URL.create("sqlite", database=str(self.sqlite_file))
+            if self.sqlite_file is not None
+            else make_url(sqlalchemy_url(self.url))
+        )
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
                 Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
