@@ -134,3 +134,14 @@ def test_env_example_documents_every_setting() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for field in Settings.model_fields:
         assert variable_name(field) in example, variable_name(field)
+
+
+def test_a_valid_key_with_trailing_garbage_is_refused(cli: CliRun) -> None:
+    """The lenient base64 decoder skips stray characters: `<key>garbage!!` decoded to 32
+    bytes and was accepted. Only exactly what Fernet.generate_key() prints is a key."""
+    result = cli("config", "show", env={"PUMPFLIX_CACHE_KEY": FERNET_KEY + "garbage!!"})
+    assert result.exit_code == ExitCode.USAGE
+    assert "PUMPFLIX_CACHE_KEY" in result.stderr
+    assert "URL-safe base64" in result.stderr
+    assert FERNET_KEY not in result.stderr
+    assert "garbage" not in result.stderr

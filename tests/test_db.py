@@ -164,3 +164,21 @@ def test_upgrade_is_idempotent_on_a_library_call(empty_postgres_url: str) -> Non
         assert upgrade(database).up_to_date
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["db", "status"], ["templates", "list"]], ids=" ".join
+)
+def test_a_missing_postgres_role_exits_77_with_a_masked_message(
+    cli: CliRun, command: list[str]
+) -> None:
+    """The server refusing who we are is refused credentials (77), not an unavailable
+    server (69); the password in the URL is never printed (the fixture checks it too)."""
+    url = "postgresql://pumpflix_no_such_role:pw-never-shown@127.0.0.1:5432/postgres"
+    result = cli(*command, env={"DATABASE_URL": url})
+    assert result.exit_code == ExitCode.NO_PERM, result.stderr
+    assert 'role "pumpflix_no_such_role" does not exist' in result.stderr
+    assert "DATABASE_URL" in result.stderr
+    assert "is the server running" not in result.stderr
+    assert "pw-never-shown" not in result.stderr
+    assert "Traceback" not in result.stderr

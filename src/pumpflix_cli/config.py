@@ -11,6 +11,7 @@ import base64
 import binascii
 import difflib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -117,11 +118,7 @@ class Settings(BaseSettings):
     def _check_cache_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        try:
-            raw = base64.urlsafe_b64decode(value.get_secret_value().encode("ascii"))
-        except (binascii.Error, ValueError, UnicodeEncodeError):
-            raw = b""
-        if len(raw) != 32:
+        if not _is_fernet_key(value.get_secret_value()):
             raise ValueError(
                 "must be 32 random bytes in URL-safe base64, as printed by "
                 "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'"
@@ -170,6 +167,21 @@ def _split_url(value: str) -> Any:
     if not parts.scheme:
         raise ValueError("malformed URL (no scheme)")
     return parts
+
+
+_FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
+
+
+def _is_fernet_key(key: str) -> bool:
+    """Exactly what ``Fernet.generate_key()`` prints: 32 bytes in canonical URL-safe base64,
+    44 characters. The lenient decoder would skip stray characters (``<key>garbage!!``)."""
+    if _FERNET_KEY.fullmatch(key) is None:
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(key)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32 and base64.urlsafe_b64encode(raw).decode("ascii") == key
 
 
 SECRET_FIELDS = frozenset({"n8n_api_key", "cache_key"})

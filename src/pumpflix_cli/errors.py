@@ -51,6 +51,15 @@ class ServiceUnavailableError(PumpflixError):
         self.service = service
 
 
+def cache_not_configured() -> ServiceUnavailableError:
+    """The one error of every command that needs the cache while REDIS_URL is unset."""
+    return ServiceUnavailableError(
+        "Redis",
+        "the cache is not configured (REDIS_URL is not set)",
+        hint="set REDIS_URL, e.g. redis://127.0.0.1:6379/0",
+    )
+
+
 class ServiceUnreachableError(ServiceUnavailableError):
     """The connection itself failed (refused, dropped): the service is gone, not just
     unhappy with one request."""

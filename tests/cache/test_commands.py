@@ -384,15 +384,25 @@ def test_a_run_without_the_key_never_writes_plaintext_over_encrypted_values(
 
 @pytest.mark.parametrize(
     "command",
-    [["warm"], ["stats"], ["flush", "--yes"], ["verify"]],
-    ids=lambda c: c[0],
+    [
+        ["cache", "warm"],
+        ["cache", "stats"],
+        ["cache", "flush", "--yes"],
+        ["cache", "verify"],
+        ["templates", "invalidate", "--all"],
+        ["templates", "invalidate", "--type", "user"],
+    ],
+    ids=" ".join,
 )
 def test_every_cache_command_exits_69_without_redis_url(
     cli: CliRun, command: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`templates invalidate` needs the cache as the cache commands do: the same exit
+    (69), the same message naming Redis, the same hint."""
     monkeypatch.delenv("REDIS_URL")
-    result = cli("cache", *command)
+    result = cli(*command)
     assert result.exit_code == ExitCode.UNAVAILABLE
     assert "Redis" in result.stderr
     assert "not configured" in result.stderr
+    assert "set REDIS_URL, e.g. redis://127.0.0.1:6379/0" in result.stderr
     assert "Traceback" not in result.stderr

@@ -158,9 +158,25 @@ def test_on_conflict_skip_and_fail(cli: CliRun, tmp_path: Path) -> None:
     _, skipped = import_json(cli, str(path), "--on-conflict", "skip")
     assert (skipped["skipped"], skipped["updated"]) == (1, 0)
     code, failed = import_json(cli, str(path), "--on-conflict", "fail")
-    assert (code, failed["failed"]) == (ExitCode.DATA_ERR, 1)
+    assert (code, failed["failed"]) == (ExitCode.CONFLICT, 1)
     assert "different content" in failed["errors"][0]["error"]
     assert list_json(cli)[0]["version"] == 1
+
+
+def test_on_conflict_fail_exit_codes_mixed_with_other_outcomes(cli: CliRun, tmp_path: Path) -> None:
+    """Only conflicts: 4 (the README's table); conflicts and landed items: 5 (partial);
+    a conflict and an invalid file with nothing landed: 65."""
+    folder = tmp_path / "in"
+    write(folder, "a.json", workflow("A"))
+    import_json(cli, str(folder))
+    write(folder, "a.json", workflow("A", text="changed"))
+    write(folder, "b.json", workflow("B"))
+    code, report = import_json(cli, str(folder), "--on-conflict", "fail")
+    assert (code, report["created"], report["failed"]) == (ExitCode.PARTIAL, 1, 1)
+    (folder / "b.json").unlink()
+    (folder / "bad.json").write_text("{not json")
+    code, report = import_json(cli, str(folder), "--on-conflict", "fail")
+    assert (code, report["failed"]) == (ExitCode.DATA_ERR, 2)
 
 
 def test_the_store_leaves_a_conflict_for_the_importer_to_decide(

@@ -56,11 +56,13 @@ def test_delete_is_refused_while_instances_use_the_template(
     assert list_json(cli) == []
 
 
-def test_invalidate_without_a_cache_exits_1_saying_so(cli: CliRun, tmp_path) -> None:
+def test_invalidate_without_a_cache_exits_69_saying_so(cli: CliRun, tmp_path) -> None:
+    """Like the cache commands: Redis named, 69 (it was 1)."""
     seed(cli, tmp_path / "u", "A")
     result = cli("templates", "invalidate", "A")
-    assert result.exit_code == ExitCode.FAILURE
-    assert "cache is not configured" in result.stderr
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    assert "Redis: the cache is not configured" in result.stderr
+    assert "set REDIS_URL" in result.stderr
 
 
 def test_invalidate_needs_a_target(cli: CliRun) -> None:

@@ -3,6 +3,7 @@ of driver errors into the exit-code contract with passwords masked."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +42,28 @@ def _first_line(exc: BaseException) -> str:
     return scrub(lines[0] if lines else type(original).__name__)
 
 
+# What PostgreSQL says when it refuses who we are (SQLSTATE class 28, which psycopg does
+# not carry on a failed connection): a wrong or missing password, a role that does not
+# exist, a pg_hba.conf rule against us. Exit 77, not "is the server running?".
+_CREDENTIAL_REFUSALS = re.compile(
+    r"password authentication failed|no password supplied|pg_hba\.conf"
+    r'|\brole "[^"]*" does not exist'
+)
+
+
+def _credentials_rejected(exc: SQLAlchemyError, lowered: str) -> bool:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith("28"):
+        return True
+    return _CREDENTIAL_REFUSALS.search(lowered) is not None
+
+
+def _after_fatal(reason: str) -> str:
+    """The server's own words (``role "x" does not exist``), without libpq's preamble."""
+    _, sep, tail = reason.partition("FATAL:")
+    return tail.strip() if sep else reason
+
+
 class DatabaseErrorTranslator:
     """Turns a driver exception into a :class:`PumpflixError` naming the service."""
 
@@ -52,10 +75,10 @@ class DatabaseErrorTranslator:
         reason = _first_line(exc)
         lowered = reason.lower()
         where = mask_url(self.url)
-        if "password authentication failed" in lowered or "no password supplied" in lowered:
+        if _credentials_rejected(exc, lowered):
             return CredentialsRejectedError(
                 self.service,
-                f"the server rejected our credentials ({where})",
+                f"the server rejected our credentials ({where}): {_after_fatal(reason)}",
                 hint="check the user and password in DATABASE_URL",
             )
         if "timeout expired" in lowered or "timed out" in lowered:
@@ -84,7 +107,12 @@ class Database:
         self.settings = settings
         self.url = settings.effective_database_url
         self.embedded = settings.embedded
-        self.dialect = make_url(sqlalchemy_url(self.url)).get_backend_name()
+        # The embedded database's file is a path, never parsed from a URL: a data dir with
+        # "?", "#", "%20" or spaces names exactly that folder. A DATABASE_URL is a URL.
+        self.sqlite_file: Path | None = settings.sqlite_path.absolute() if self.embedded else None
+        self.dialect = (
+            "sqlite" if self.embedded else make_url(sqlalchemy_url(self.url)).get_backend_name()
+        )
         self.service = "SQLite" if self.dialect == "sqlite" else "PostgreSQL"
         self._translator = DatabaseErrorTranslator(self.service, self.url)
         self._engine: Engine | None = None
@@ -97,7 +125,11 @@ class Database:
         return self._engine
 
     def _create_engine(self) -> Engine:
-        url = make_url(sqlalchemy_url(self.url))
+        url = (
+            URL.create("sqlite", database=str(self.sqlite_file))
+            if self.sqlite_file is not None
+            else make_url(sqlalchemy_url(self.url))
+        )
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
                 Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

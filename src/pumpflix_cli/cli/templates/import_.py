@@ -57,8 +57,9 @@ def import_(
     """Import n8n workflows as templates: new ones are created, changed ones get a new
     version, unchanged ones are left alone.
 
-    Exit 0 when everything landed, 5 when some files failed and the rest landed, 65 when
-    nothing valid was given.
+    Exit 0 when everything landed, 5 when some files failed and the rest landed, 4 when
+    nothing landed and every failure is a conflict (--on-conflict fail), 65 when nothing
+    valid was given.
     """
     from pumpflix_cli.services.templates.importing import (
         ImportOptions,

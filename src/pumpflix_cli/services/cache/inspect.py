@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.cache.guarded import side_key
-from pumpflix_cli.errors import ServiceUnavailableError
+from pumpflix_cli.errors import cache_not_configured
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import SOURCE_TYPES, camel_json
 
@@ -81,11 +81,7 @@ class CacheService:
     def of(cls, database: Callable[[], Database], cache: TemplateCache | None) -> CacheService:
         """The cache's operations, or the error saying that there is no cache to operate on."""
         if cache is None:
-            raise ServiceUnavailableError(
-                "Redis",
-                "the cache is not configured (REDIS_URL is not set)",
-                hint="set REDIS_URL, e.g. redis://127.0.0.1:6379/0",
-            )
+            raise cache_not_configured()
         return cls(database, cache)
 
     # --- warm ------------------------------------------------------------------------

@@ -84,11 +84,14 @@ class ImportReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when everything landed; 5 when some items failed and the rest landed; 65 when
-        nothing valid was given, or when ``atomic`` made one failure stop them all."""
+        """0 when everything landed; 5 when some items failed and the rest landed; when
+        nothing landed (or ``atomic`` made one failure stop them all): 4 if every failure
+        is a conflict with an existing template, else 65 (invalid input)."""
         if not self.failed:
             return ExitCode.OK
         if self.atomic or not self.landed:
+            if all(f.conflict is not None for f in self.failures):
+                return ExitCode.CONFLICT
             return ExitCode.DATA_ERR
         return ExitCode.PARTIAL
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pumpflix_cli.errors import ConflictError, NotFoundError, PumpflixError
+from pumpflix_cli.errors import (
+    ConflictError,
+    NotFoundError,
+    PumpflixError,
+    cache_not_configured,
+)
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
 from pumpflix_cli.references import match_reference, parse_reference
 from pumpflix_cli.references import single as single_reference
@@ -190,7 +195,10 @@ class TemplateLibrary:
     # --- writing -----------------------------------------------------------------------
 
     def invalidate(self, records: Sequence[TemplateRecord], types: Sequence[str]) -> int:
-        """Drop cached copies: of ``records``, and of every template of ``types``."""
+        """Drop cached copies: of ``records``, and of every template of ``types``; exit 69
+        (like the cache commands) when there is no cache."""
+        if self.cache is None:
+            raise cache_not_configured()
         ids_by_type: dict[str, list[str]] = {t: [] for t in types}
         for record in records:
             ids_by_type.setdefault(record.source_type, []).append(record.id)
@@ -200,10 +208,6 @@ class TemplateLibrary:
             with self._database().session() as session:
                 for record in TemplateStore(session).summaries(types):
                     ids_by_type[record.source_type].append(record.id)
-        if self.cache is None:
-            raise PumpflixError(
-                "the cache is not configured: nothing to invalidate", hint="set REDIS_URL"
-            )
         self.cache.invalidate(ids_by_type)
         return sum(len(set(ids)) for ids in ids_by_type.values())
 
