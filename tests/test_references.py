@@ -373,3 +373,26 @@ def test_every_path_resolves_an_instance_reference_by_one_rule(
             assert {r.id for r in store.resolve(ref)} == expected, ref
             in_memory = match_reference(parse_reference(ref), listed)
             assert {r.id for r in in_memory} == expected, ref
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda i: i[:8],
+        lambda i: i.replace("-", "")[:12],
+        lambda i: i[:13].upper(),
+        lambda i: i.replace("-", ""),
+        lambda i: i.upper(),
+    ],
+    ids=["list", "dashless", "upper", "whole dashless", "whole upper"],
+)
+def test_instances_show_takes_every_spelling_of_an_id(
+    cli: CliRun, database: Database, spelling: Any
+) -> None:
+    instance_id = "6133983d-4f2a-4c1e-9b7a-0d5e8f3a2b11"
+    with database.session() as session:
+        session.execute(insert(Instance), [{"id": uuid.UUID(instance_id)}])
+    result = cli("instances", "show", spelling(instance_id), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == instance_id
+    assert cli("instances", "show", "6133-983d").exit_code == ExitCode.NOT_FOUND
