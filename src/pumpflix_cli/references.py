@@ -1,12 +1,18 @@
-"""How a template or an instance is named on the command line (SPEC §1): its id, a unique
-id prefix (6+ hex characters), or, for templates, its exact name. One set of rules for
-the database lookups and the in-memory ones, and one pair of errors when a reference
-names nothing or more than one thing. Pure: no I/O."""
+"""How a template or an instance is named on the command line (SPEC §1). One rule for the
+database lookups and the in-memory ones, and one pair of errors when a reference names
+nothing or more than one thing. Pure: no I/O.
+
+- An **id reference** is 6 to 32 hex digits, in any case, either without dashes (the form
+  export file names use) or with the dashes where a whole id has them (8-4-4-4-12, the
+  form ``list`` prints): it matches every id whose hex digits begin with those digits. All
+  32 digits name one id, dashed or not.
+- A template's **name** matches when it is the reference exactly as typed.
+- A reference matches a record by name *or* by id: one that does both for different
+  records names all of them (ambiguous, exit 2), so a name that looks like an id prefix
+  can never hijack the template that id belongs to."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -15,8 +21,12 @@ from pumpflix_cli.errors import NotFoundError, UsageError
 
 MIN_PREFIX = 6  # hex digits an id prefix needs before it is looked up
 SHORT_ID = 8  # hex digits shown where a table has no room for the whole id
-_HEX = re.compile(r"^[0-9a-fA-F-]+$")
+ID_DIGITS = 32  # hex digits of a whole id
+_DASHES = (8, 13, 18, 23)  # where a whole id, as text, has its dashes
+_HEX_DIGITS = frozenset("0123456789abcdef")
 _LISTED = 10  # candidates named in an ambiguity error
+# Candidates a database lookup returns at most: enough to list in an ambiguity error.
+MAX_CANDIDATES = 50
 
 
 class Named(Protocol):
@@ -27,30 +37,58 @@ class Named(Protocol):
 T = TypeVar("T", bound=Named)
 
 
+def id_digits(stored_id: str) -> str:
+    """An id as a reference's digits are compared with it: dashes dropped, lower case.
+    The database lookups compute the same thing in SQL (``replace(lower(id), '-', '')``)."""
+    return stored_id.replace("-", "").lower()
+
+
+def _digits(text: str) -> str | None:
+    """The hex digits of ``text`` when it is written as (a prefix of) an id, else None."""
+    lowered = text.lower()
+    if "-" in lowered:
+        if len(lowered) > ID_DIGITS + len(_DASHES):
+            return None
+        for index, char in enumerate(lowered):
+            if (char == "-") != (index in _DASHES):
+                return None
+            if char != "-" and char not in _HEX_DIGITS:
+                return None
+        digits = lowered.replace("-", "")
+    else:
+        if len(lowered) > ID_DIGITS or not set(lowered) <= _HEX_DIGITS:
+            return None
+        digits = lowered
+    return digits if len(digits) >= MIN_PREFIX else None
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A reference as typed, and what it can stand for."""
 
-    text: str
-    exact_id: str | None  # the canonical id when the text is a whole UUID
-    prefix: str | None  # lower-case, as typed, when long enough to be an id prefix
+    text: str  # as typed: what a name must equal
+    digits: str | None  # lower-case hex digits when the text is written as an id or prefix
 
-    def sql_prefix(self, *, dashes: bool) -> str:
-        """The prefix for a ``LIKE`` on an id column (SQLite keeps 32 hex digits, no dashes)."""
-        assert self.prefix is not None
-        return self.prefix if dashes else self.prefix.replace("-", "")
+    @property
+    def exact_id(self) -> str | None:
+        """The canonical (dashed, lower-case) id when the text is a whole id."""
+        if self.digits is None or len(self.digits) != ID_DIGITS:
+            return None
+        d = self.digits
+        return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:]}"
+
+    def matches_id(self, stored_id: str) -> bool:
+        return self.digits is not None and id_digits(stored_id).startswith(self.digits)
+
+    def like_pattern(self) -> str:
+        """For ``replace(lower(id), '-', '') LIKE …``: hex digits need no escaping."""
+        assert self.digits is not None
+        return self.digits + "%"
 
 
 def parse_reference(text: str) -> Reference:
     """Names are matched exactly as typed; ids and prefixes without surrounding blanks."""
-    bare = text.strip()
-    try:
-        exact: str | None = str(uuid.UUID(bare))
-    except ValueError:
-        exact = None
-    long_enough = len(bare.replace("-", "")) >= MIN_PREFIX
-    prefix = bare.lower() if exact is None and long_enough and _HEX.match(bare) else None
-    return Reference(text, exact, prefix)
+    return Reference(text, _digits(text.strip()))
 
 
 def short_id(full_id: str) -> str:
@@ -61,18 +99,14 @@ def short_id(full_id: str) -> str:
 def match_reference(
     ref: Reference, records: Iterable[T], *, name_of: Callable[[T], str] | None = None
 ) -> list[T]:
-    """What ``ref`` names among ``records``: the whole id, else (when ``name_of`` is given)
-    the exact name, else an id prefix. The database lookups follow the same order."""
-    if ref.exact_id is not None:
-        return [r for r in records if r.id == ref.exact_id]
-    records = list(records)
-    if name_of is not None:
-        named = [r for r in records if name_of(r) == ref.text]
-        if named:
-            return named
-    if ref.prefix is None:
-        return []
-    return [r for r in records if r.id.startswith(ref.prefix)]
+    """Every record ``ref`` names: by id (whole or prefix) or, when ``name_of`` is given, by
+    exact name — both at once, never one in preference to the other. The database lookups
+    select the same records."""
+    return [
+        r
+        for r in records
+        if ref.matches_id(r.id) or (name_of is not None and name_of(r) == ref.text)
+    ]
 
 
 @dataclass(frozen=True)

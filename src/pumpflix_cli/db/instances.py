@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, insert, select, update
+from sqlalchemy import String, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink, Template
 from pumpflix_cli.records import EventRecord, InstanceRecord, as_utc, utcnow
-from pumpflix_cli.references import parse_reference
+from pumpflix_cli.references import MAX_CANDIDATES, parse_reference
 
 # Every column but the final JSON: what lists need.
 _COLUMNS = (
@@ -158,16 +158,22 @@ class InstanceStore:
         return _record(row, final_workflow=row.final_workflow if final_workflow else None)
 
     def resolve(self, ref: str) -> list[InstanceRecord]:
-        """Instances a reference may mean: an id, or a unique id prefix (6+ characters)."""
+        """Instances a reference may mean (``references``): its whole id, or the ids it is a
+        prefix of (6+ hex digits, dashed or not, any case)."""
         parsed = parse_reference(ref)
         if parsed.exact_id is not None:
             found = self.get(parsed.exact_id)
             return [found] if found is not None else []
-        if parsed.prefix is None:
+        if parsed.digits is None:
             return []
-        prefix = parsed.sql_prefix(dashes=self.dialect != "sqlite")
+        # As ``references.id_digits``: a UUID column is dashed text on PostgreSQL and 32 hex
+        # digits on SQLite; normalised, one pattern fits both.
+        digits = func.replace(func.lower(cast(Instance.id, String)), "-", "")
         rows = self.session.execute(
-            _select().where(cast(Instance.id, String).like(prefix + "%")).limit(20)
+            _select()
+            .where(digits.like(parsed.like_pattern()))
+            .order_by(Instance.created_at, Instance.id)
+            .limit(MAX_CANDIDATES)
         )
         return [_record(row) for row in rows]
 

@@ -18,7 +18,7 @@ from pumpflix_cli.db.template_rows import (
 )
 from pumpflix_cli.db.template_upsert import TemplateDraft, TemplateUpsert, WriteResult
 from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso
-from pumpflix_cli.references import parse_reference
+from pumpflix_cli.references import MAX_CANDIDATES, parse_reference
 
 __all__ = ["SUMMARY_COLUMNS", "TemplateDraft", "TemplateStore", "WriteResult", "record_from_row"]
 
@@ -34,22 +34,21 @@ class TemplateStore:
     # --- reading ---------------------------------------------------------------------
 
     def resolve(self, ref: str) -> list[TemplateRecord]:
-        """Templates a reference may mean: an id, an exact name, or a unique id prefix."""
+        """Templates a reference may mean (``references``): those whose name is ``ref`` as
+        typed and those whose id it writes (whole or a prefix, dashed or not, any case),
+        all of them, so that a name shaped like an id prefix is ambiguous rather than
+        chosen. Two rows may share a name (the platform allows it): both are returned."""
         parsed = parse_reference(ref)
-        if parsed.exact_id is not None:
-            rows = self.session.execute(summaries_select().where(Template.id == parsed.exact_id))
-            return [record_from_row(row) for row in rows]
-        # Two rows may share a name (the platform allows it): both are returned.
-        by_name = self.session.execute(
-            summaries_select()
-            .where(Template.name == ref)
-            .order_by(Template.source_type, Template.created_at, Template.id)
-        ).all()
-        if by_name or parsed.prefix is None:
-            return [record_from_row(row) for row in by_name]
-        prefix = parsed.sql_prefix(dashes=True)
+        matches = Template.name == ref
+        if parsed.digits is not None:
+            # The id normalised as ``references.id_digits`` does: any case, dashes or not.
+            digits = func.replace(func.lower(Template.id), "-", "")
+            matches = or_(matches, digits.like(parsed.like_pattern()))
         rows = self.session.execute(
-            summaries_select().where(Template.id.like(prefix + "%")).limit(20)
+            summaries_select()
+            .where(matches)
+            .order_by(Template.source_type, Template.created_at, Template.id)
+            .limit(MAX_CANDIDATES)
         )
         return [record_from_row(row) for row in rows]
 

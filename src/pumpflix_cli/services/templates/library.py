@@ -27,12 +27,16 @@ def sort_key(record: TemplateRecord) -> tuple[str, str, str]:
 
 
 def match_ref(ref: str, records: Iterable[TemplateRecord]) -> list[TemplateRecord]:
-    """What ``ref`` names among ``records``: the same rules as the database lookup."""
+    """What ``ref`` names among ``records`` (a warm cache's lists): the same rule, and so
+    the same templates, as the database lookup ``TemplateStore.resolve``."""
     return match_reference(parse_reference(ref), records, name_of=lambda r: r.name)
 
 
 def single(ref: str, candidates: Sequence[TemplateRecord]) -> TemplateRecord:
-    return single_reference("template", ref, candidates, describe_template)
+    """The one template, or the error naming the candidates in one order whichever path
+    (cache or database) found them."""
+    ordered = sorted(candidates, key=sort_key)
+    return single_reference("template", ref, ordered, describe_template)
 
 
 def describe_template(record: TemplateRecord) -> str:
