@@ -257,3 +257,31 @@ def test_export_into_a_parent_that_refuses_folders_names_it(cli: CliRun, tmp_pat
     result = cli("templates", "export", "--out", "/proc/pumpflix-out")
     assert result.exit_code == 74
     _one_error_line(result.stderr, "/proc/pumpflix-out")
+
+
+# Typer writes help and --version itself, before any command runs.
+EARLY = [("--version",), ("--help",), ("templates", "--help"), ("templates", "list", "--help")]
+
+
+@pytest.mark.parametrize("args", EARLY, ids=" ".join)
+def test_help_and_version_follow_the_same_rules(tmp_path: Path, args: tuple[str, ...]) -> None:
+    quoted = " ".join(args)
+    env = _env(tmp_path)
+    stopped = subprocess.run(
+        ["bash", "-c", f"{PUMPFLIX} {quoted} | head -c1 >/dev/null; exit ${{PIPESTATUS[0]}}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (stopped.returncode, stopped.stderr) == (0, "")
+    for redirect in (">/dev/full", ">&-"):
+        failed = subprocess.run(
+            ["bash", "-c", f"{PUMPFLIX} {quoted} {redirect}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert failed.returncode == 74, (redirect, failed.stderr)
+        _one_error_line(failed.stderr, "stdout")

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from pumpflix_cli import __version__
 from pumpflix_cli.cli import cache, config, db, doctor, instances, n8n, templates
 from pumpflix_cli.context import AppContext
-from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.errors import OutputError, PumpflixError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.output import Output, ReaderStopped
 from pumpflix_cli.redact import scrub
@@ -40,6 +40,8 @@ class PumpflixGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PumpflixError as exc:
+            if isinstance(exc, OutputError) and exc.target == "stdout":
+                silence_stdout()  # reported once here, not again at the final flush
             output = _output_of(ctx)
             if output.verbose or _debug():
                 output.traceback()
