@@ -285,3 +285,12 @@ def test_help_and_version_follow_the_same_rules(tmp_path: Path, args: tuple[str,
         )
         assert failed.returncode == 74, (redirect, failed.stderr)
         _one_error_line(failed.stderr, "stdout")
+
+
+def test_every_exit_code_is_in_the_readmes_table() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    listed = {
+        int(line.split("|")[1]) for line in table.splitlines() if line[:3].strip("| ").isdigit()
+    }
+    assert listed == {int(code) for code in ExitCode}
