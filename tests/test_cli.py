@@ -58,6 +58,7 @@ def test_exit_codes_are_the_documented_numbers() -> None:
         "PARTIAL": 5,
         "DATA_ERR": 65,
         "UNAVAILABLE": 69,
+        "IO_ERR": 74,
         "TEMP_FAIL": 75,
         "NO_PERM": 77,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -10,19 +11,50 @@ def main() -> None:
     # pydantic looks for plugins through every installed package's entry points on first
     # use; pumpflix uses none, and the scan costs a noticeable part of a short command.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    _hold_closed_stdout()
+    from pumpflix_cli.errors import OutputError
+    from pumpflix_cli.output import ReaderStopped, guard_stdout
+
+    # Every writer (ours, Typer's help, --version) goes through the guard: a reader that
+    # stopped early ends quietly, a write that fails is one line naming stdout (exit 74).
+    sys.stdout = guard_stdout(sys.stdout)
     from pumpflix_cli.cli.app import app
 
+    code = 0
     try:
-        app(prog_name="pumpflix")
+        try:
+            app(prog_name="pumpflix")
+            code = 0
+        except SystemExit as exc:
+            code = _exit_code(exc.code)
+        # Everything was closed by the command (engines, clients, worker pools, temp
+        # files); skip the interpreter's teardown of every loaded module, which a cron job
+        # or a shell completion would otherwise wait for. os._exit does not flush.
+        sys.stdout.flush()
+    except ReaderStopped:
         code = 0
-    except SystemExit as exc:
-        code = _exit_code(exc.code)
-    # Everything was closed by the command (engines, clients, worker pools, temp files);
-    # skip the interpreter's teardown of every loaded module, which a cron job or a
-    # shell completion would otherwise wait for.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    except OutputError as exc:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"error: {exc.message}", file=sys.stderr)
+        code = code or int(exc.exit_code)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
+
+
+def _hold_closed_stdout() -> None:
+    """With stdout closed (``>&-``) the next file opened would get descriptor 1 and
+    anything printed would land in it (the SQLite database, say): hold descriptor 1 with
+    /dev/null, and leave ``sys.stdout`` as None: the guard makes a write to it an error
+    naming stdout."""
+    try:
+        os.fstat(1)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 1:
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        sys.stdout = None
 
 
 def _exit_code(code: object) -> int:

@@ -41,6 +41,21 @@ class InvalidInputError(PumpflixError):
     exit_code = ExitCode.DATA_ERR
 
 
+class OutputError(PumpflixError):
+    """An output could not be written: stdout, or a file or folder (named by its path)."""
+
+    exit_code = ExitCode.IO_ERR
+
+    def __init__(self, target: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"could not write {target}: {reason}", hint=hint)
+        self.target = target
+
+    @classmethod
+    def of(cls, target: str, exc: OSError) -> OutputError:
+        """The error for an ``OSError`` raised while writing ``target``."""
+        return cls(target, exc.strerror or type(exc).__name__)
+
+
 class ServiceUnavailableError(PumpflixError):
     """A service (PostgreSQL, Redis, n8n) is not configured or cannot be reached."""
 

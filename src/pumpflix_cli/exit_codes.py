@@ -14,5 +14,6 @@ class ExitCode(IntEnum):
     PARTIAL = 5  # some items failed, the rest were done
     DATA_ERR = 65  # the input data is invalid (EX_DATAERR)
     UNAVAILABLE = 69  # a service is unreachable or not configured (EX_UNAVAILABLE)
+    IO_ERR = 74  # an output could not be written: stdout, a file or a folder (EX_IOERR)
     TEMP_FAIL = 75  # timed out; retrying later may succeed (EX_TEMPFAIL)
     NO_PERM = 77  # a service refused our credentials (EX_NOPERM)

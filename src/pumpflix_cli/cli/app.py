@@ -16,9 +16,9 @@ from typer.core import TyperGroup
 from pumpflix_cli import __version__
 from pumpflix_cli.cli import cache, config, db, doctor, instances, n8n, templates
 from pumpflix_cli.context import AppContext
-from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.errors import OutputError, PumpflixError
 from pumpflix_cli.exit_codes import ExitCode
-from pumpflix_cli.output import Output
+from pumpflix_cli.output import Output, ReaderStopped
 from pumpflix_cli.redact import scrub
 
 if TYPE_CHECKING:  # Typer vendors Click; its Context is the base of typer.Context
@@ -40,11 +40,16 @@ class PumpflixGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PumpflixError as exc:
+            if isinstance(exc, OutputError) and exc.target == "stdout":
+                silence_stdout()  # reported once here, not again at the final flush
             output = _output_of(ctx)
             if output.verbose or _debug():
                 output.traceback()
             output.error(exc.message, exc.hint)
             ctx.exit(int(exc.exit_code))
+        except ReaderStopped:  # `| head -c1`: the reader chose to stop, so do we, quietly
+            silence_stdout()
+            ctx.exit(int(ExitCode.OK))
         except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own flow
             raise
         except KeyboardInterrupt:
@@ -63,6 +68,22 @@ class PumpflixGroup(TyperGroup):
             app = ctx.find_object(AppContext)
             if app is not None:
                 app.close()
+
+
+def silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so what is still buffered for a reader that
+    has gone is dropped instead of failing again at the final flush."""
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def _hoist_global_flags(args: list[str]) -> list[str]:

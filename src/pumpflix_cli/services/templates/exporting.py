@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pumpflix_cli.errors import UsageError
+from pumpflix_cli.errors import OutputError
 from pumpflix_cli.records import TemplateRecord
 from pumpflix_cli.workflow import BUNDLE_KEY
 from pumpflix_cli.workflow.export import export_workflow
@@ -110,12 +110,20 @@ def write_folder(
 ) -> Iterator[tuple[TemplateRecord, Path]]:
     """One file per template in ``folder``, each written whole or not at all."""
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+        raise OutputError(str(folder), "it exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError.of(str(folder), exc) from exc
     for record in records:
         target = folder / file_name(record)
         text = json.dumps(export_document(record, options), indent=2, ensure_ascii=False)
-        _atomic_write(target, text + "\n")
+        if target.is_dir():
+            raise OutputError(str(target), "a folder is in the way of the file")
+        try:
+            _atomic_write(target, text + "\n")
+        except OSError as exc:
+            raise OutputError.of(str(target), exc) from exc
         progress(1)
         yield record, target
 
