@@ -22,6 +22,7 @@ from pumpflix_cli.errors import (
     ServiceTimeoutError,
     ServiceUnavailableError,
 )
+from pumpflix_cli.files import make_folder
 from pumpflix_cli.redact import mask_url, scrub
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class Database:
         )
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
-                _make_data_dir(Path(url.database).expanduser().parent)
+                make_folder(Path(url.database).expanduser().parent)
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -199,16 +200,3 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     """Take SQLite's write lock when a transaction starts, so concurrent importers queue on
     busy_timeout instead of failing when a read lock cannot be upgraded."""
     conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _make_data_dir(folder: Path) -> None:
-    """Create the embedded database's folder; one that cannot be made (a file in its
-    place, a read-only parent) is an error naming it."""
-    from pumpflix_cli.errors import OutputError
-
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(str(folder), "it exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError.of(str(folder), exc) from exc

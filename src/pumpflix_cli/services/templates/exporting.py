@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pumpflix_cli.errors import OutputError
+from pumpflix_cli.files import make_folder
 from pumpflix_cli.records import TemplateRecord
 from pumpflix_cli.workflow import BUNDLE_KEY
 from pumpflix_cli.workflow.export import export_workflow
@@ -109,12 +110,7 @@ def write_folder(
     progress: Callable[[int], None],
 ) -> Iterator[tuple[TemplateRecord, Path]]:
     """One file per template in ``folder``, each written whole or not at all."""
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(str(folder), "it exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError.of(str(folder), exc) from exc
+    make_folder(folder)
     for record in records:
         target = folder / file_name(record)
         text = json.dumps(export_document(record, options), indent=2, ensure_ascii=False)
