@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from textwrap import indent
 from typing import TYPE_CHECKING, Any, TextIO
@@ -58,13 +58,15 @@ def format_time(value: datetime | str | None, precision: str = "second") -> str:
     ``clock`` (the time of day with milliseconds, for a run's nodes)."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        from datetime import UTC
+    from pumpflix_cli.records import as_utc, parse_utc
 
-        value = value.astimezone(UTC)
-    text = value.strftime(TIME_FORMATS[precision])
+    if isinstance(value, str):
+        moment = parse_utc(value)
+    else:
+        aware = as_utc(value)
+        assert aware is not None
+        moment = aware.astimezone(UTC)
+    text = moment.strftime(TIME_FORMATS[precision])
     return text[:-3] if precision in {"ms", "clock"} else text
 
 

@@ -30,6 +30,12 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def parse_utc(text: str) -> datetime:
+    """An ISO 8601 timestamp (``Z`` or an offset; none means UTC) as an aware UTC datetime;
+    ValueError when it is not one."""
+    return as_utc(datetime.fromisoformat(text)).astimezone(UTC)  # type: ignore[union-attr]
+
+
 def iso(value: datetime | str | None) -> str | None:
     """ISO 8601 in UTC with its offset."""
     if value is None or isinstance(value, str):

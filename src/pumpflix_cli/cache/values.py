@@ -4,10 +4,9 @@ of its row, byte for byte, and pumpflix's own ``{template:<id>}:meta`` beside it
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo
+from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, parse_utc
 
 # The model's fields in the order JSON.stringify writes them.
 FIELDS = (
@@ -33,10 +32,7 @@ def js_iso(value: str | None) -> str | None:
     """An ISO timestamp as ``Date.toISOString`` writes it: UTC, milliseconds, ``Z``."""
     if value is None:
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    moment = parse_utc(value)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

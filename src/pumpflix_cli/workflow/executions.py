@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pumpflix_cli.records import EventRecord
+from pumpflix_cli.records import EventRecord, parse_utc
 
 # n8n's execution statuses, as the instance records them; any other is still running.
 FINISHED = {"success": "success", "error": "error", "crashed": "error", "canceled": "canceled"}
@@ -46,10 +46,9 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str) and value:
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parse_utc(value)
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
