@@ -439,6 +439,11 @@ def test_diff_names_the_nodes_that_differ_and_ignores_positions(
     assert "differs" in human.stdout
     assert "Set greeting" in human.stdout
 
+    # --exit-code: drift fails a CI step; a template in step passes it
+    assert cli("n8n", "diff", "--exit-code", edited, env=env).exit_code == 1
+    assert cli("n8n", "diff", "--exit-code", "--json", local, env=env).exit_code == 1
+    assert cli("n8n", "diff", "--exit-code", same, moved, env=env).exit_code == 0
+
 
 def with_export_quirks(document: dict[str, Any]) -> dict[str, Any]:
     """What real exports carry and n8n's API refuses as is (SPEC §6)."""

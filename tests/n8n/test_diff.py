@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import typing
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.services.n8n.diff import DiffEntry, DiffReport, Status
 from pumpflix_cli.workflow import NodeChange, diff_workflows, same_workflow
 from tests.factories import workflow
 
@@ -95,3 +98,16 @@ def test_diff_is_symmetric(text: str, other: str) -> None:
     forward, backward = diff_workflows(ours, theirs), diff_workflows(theirs, ours)
     assert forward.same == backward.same == (text == other)
     assert forward.changed == backward.changed
+
+
+@given(
+    st.lists(st.sampled_from(typing.get_args(Status)), max_size=5),
+    st.booleans(),
+)
+def test_diff_fails_only_when_asked_and_anything_is_out_of_step(
+    statuses: list[Status], fail_on_difference: bool
+) -> None:
+    report = DiffReport([DiffEntry(s, f"T{i}") for i, s in enumerate(statuses)], fail_on_difference)
+
+    drift = any(s != "in-sync" for s in statuses)
+    assert report.exit_code == (ExitCode.FAILURE if fail_on_difference and drift else ExitCode.OK)

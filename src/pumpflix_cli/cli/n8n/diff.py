@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -32,10 +32,18 @@ def diff(
     refs: RefsArgument = None,
     type_: TypeOption = TypeFilter.all,
     json: JsonOption = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 1 when anything differs or is missing on one side (for CI).",
+        ),
+    ] = False,
 ) -> None:
     """Per template: in sync with its n8n workflow, differs (nodes added, removed or
     changed, connections, settings; positions and node ids ignored), or missing on one
-    side. "added" nodes are in n8n only, "removed" ones in the template only."""
+    side. "added" nodes are in n8n only, "removed" ones in the template only. Exit 0 —
+    or, with --exit-code, 1 when anything is not in sync (as git diff --exit-code)."""
     from pumpflix_cli.services.n8n.diff import diff_state
     from pumpflix_cli.services.n8n.pairing import load_state
 
@@ -44,7 +52,7 @@ def diff(
     state = load_state(
         app_.n8n(), app_.database, app_.library(), types=types_of(type_), refs=list(refs or [])
     )
-    report = diff_state(state)
+    report = diff_state(state, fail_on_difference=exit_code)
     finish(out, report, lambda: _render(out, report))
 
 

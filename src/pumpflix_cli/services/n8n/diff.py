@@ -33,16 +33,25 @@ class DiffEntry:
 @dataclass(frozen=True)
 class DiffReport:
     entries: list[DiffEntry]
+    fail_on_difference: bool = False
+
+    @property
+    def in_sync(self) -> bool:
+        return all(entry.status == "in-sync" for entry in self.entries)
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.OK  # a difference is the answer, not a failure
+        """A difference is the answer, not a failure — unless the caller asked to fail on
+        one (as ``git diff --exit-code``: a CI step that must stop on drift)."""
+        if self.fail_on_difference and not self.in_sync:
+            return ExitCode.FAILURE
+        return ExitCode.OK
 
     def to_json(self) -> list[dict[str, Any]]:
         return [entry.to_json() for entry in self.entries]
 
 
-def diff_state(state: SyncState) -> DiffReport:
+def diff_state(state: SyncState, *, fail_on_difference: bool = False) -> DiffReport:
     """One entry per selected template, then (when no template was named) one per n8n
     workflow that no template holds."""
     entries: list[DiffEntry] = []
@@ -76,4 +85,4 @@ def diff_state(state: SyncState) -> DiffReport:
                     workflow_id=str(workflow["id"]),
                 )
             )
-    return DiffReport(entries)
+    return DiffReport(entries, fail_on_difference)
