@@ -2,38 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pumpflix_cli.cli.common import (
     JsonOption,
-    TemplateRefsArgument,
+    SourceType,
     YesOption,
     app_context,
     confirm_destructive,
 )
+from pumpflix_cli.cli.completion import complete_template_ref
+
+if TYPE_CHECKING:
+    from pumpflix_cli.records import TemplateRecord
+
+SHOWN = 5  # names listed in the confirmation before "and N more"
 
 
 def delete(
     ctx: typer.Context,
-    refs: TemplateRefsArgument,
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[REF]...", autocompletion=complete_template_ref),
+    ] = None,
+    type_: Annotated[
+        SourceType | None, typer.Option("--type", help="Every template of this type.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every template.")] = False,
     yes: YesOption = False,
     force: Annotated[
         bool, typer.Option("--force", help="Delete even when instances use the template.")
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Delete templates and their history (exit 4 while instances use one, unless --force)."""
-    from pumpflix_cli.errors import ConflictError
+    """Delete templates and their history: the named ones, every one of a type, or all
+    (exit 4 while instances use one, unless --force)."""
+    from pumpflix_cli.errors import ConflictError, UsageError
     from pumpflix_cli.services.templates.library import TemplatesInUseError
 
+    chosen = [bool(refs), type_ is not None, all_]
+    if sum(chosen) != 1:
+        what = "say what to delete" if not any(chosen) else "give one of REFs, --type or --all"
+        raise UsageError(what, hint="give REFs, --type T or --all")
     app_ = app_context(ctx, json_output=json)
     out = app_.output
     library = app_.library()
-    records = library.resolve_many(refs)
-    names = ", ".join(f"'{r.name}' ({r.source_type})" for r in records)
-    confirm_destructive(out, f"Delete {len(records)} template(s): {names}?", yes=yes)
+    if refs:
+        records = library.resolve_many(refs)
+    else:
+        types = [type_.value] if type_ is not None else ["prebuilt", "user"]
+        records = library.list_templates(types, use_cache=False)
+    if not records:
+        out.emit({"deleted": 0, "ids": []}, lambda: out.info("no templates to delete"))
+        return
+    confirm_destructive(out, f"Delete {describe_doomed(records)}?", yes=yes)
     try:
         deleted = library.delete(records, force=force)
     except TemplatesInUseError as exc:
@@ -43,3 +67,9 @@ def delete(
         {"deleted": len(deleted), "ids": [r.id for r in deleted]},
         lambda: out.text(f"deleted {len(deleted)} template(s)"),
     )
+
+
+def describe_doomed(records: list[TemplateRecord]) -> str:
+    names = ", ".join(f"'{r.name}' ({r.source_type})" for r in records[:SHOWN])
+    more = f" and {len(records) - SHOWN} more" if len(records) > SHOWN else ""
+    return f"{len(records)} template(s): {names}{more}"

@@ -43,6 +43,9 @@ def describe_template(record: TemplateRecord) -> str:
     return f"{record.source_type} '{record.name}'"
 
 
+_DELETE_BATCH = 5000  # ids per DELETE statement
+
+
 class TemplatesInUseError(ConflictError):
     """A delete refused because instances use some of the templates (count by id)."""
 
@@ -220,15 +223,18 @@ class TemplateLibrary:
         from pumpflix_cli.db.templates import TemplateStore
 
         ids = [r.id for r in records]
+        # Bounded statements: a whole type can be 100,000s of ids, past SQLite's variables.
+        parts = [ids[i : i + _DELETE_BATCH] for i in range(0, len(ids), _DELETE_BATCH)]
         with self._database().session() as session:
             store = TemplateStore(session)
-            in_use = store.instance_counts(ids)
+            in_use = {k: v for part in parts for k, v in store.instance_counts(part).items()}
             if in_use and not force:
                 names = ", ".join(
                     f"'{r.name}' ({in_use[r.id]} instances)" for r in records if r.id in in_use
                 )
                 raise TemplatesInUseError(f"instances use {names}", in_use)
-            store.delete(ids)
+            for part in parts:
+                store.delete(part)
         ids_by_type: dict[str, list[str]] = {}
         for record in records:
             ids_by_type.setdefault(record.source_type, []).append(record.id)
