@@ -21,6 +21,11 @@ class PumpflixError(Exception):
         self.hint = hint
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the command unwinds as on Ctrl-C: the
+    open transaction rolls back, worker processes are stopped, then exit 143."""
+
+
 class UsageError(PumpflixError):
     exit_code = ExitCode.USAGE
 
