@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, N8nLink, Template, TemplateMeta, TemplateVersion
@@ -104,6 +104,24 @@ class TemplateStore:
         result = self.session.execute(query, execution_options={"yield_per": chunk})
         for row in result:
             yield record_from_row(row, workflow=json.loads(row.n8n_json))
+
+    def holders(
+        self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
+    ) -> list[tuple[str, str, str]]:
+        """``(id, source type, name)`` of every template holding one of ``keys`` (source
+        type, name) or ``ids``: what an import batch would write to."""
+        found: set[tuple[str, str, str]] = set()
+        columns = (Template.id, Template.source_type, Template.name)
+        key = tuple_(Template.source_type, Template.name)
+        for start in range(0, max(len(keys), len(ids)), 500):  # bounded IN lists
+            conditions = []
+            if keys[start : start + 500]:
+                conditions.append(key.in_(list(keys[start : start + 500])))
+            if ids[start : start + 500]:
+                conditions.append(Template.id.in_(list(ids[start : start + 500])))
+            rows = self.session.execute(select(*columns).where(or_(*conditions)))
+            found.update((str(i), t, n) for i, t, n in rows)
+        return sorted(found)
 
     def instance_counts(self, template_ids: Sequence[str]) -> dict[str, int]:
         rows = self.session.execute(

@@ -1,7 +1,8 @@
 """``templates import``: checked workflows to templates, in bulk (SPEC §3, §9).
 
-The batch is de-duplicated (two different workflows with one name both fail, each naming
-the other); then drafts are upserted in batched transactions (or one, with ``atomic``),
+The batch is planned first (``batch_plan``: files that would write one template with
+different content all fail, each naming the others; identical copies import once); then
+drafts are upserted in batched transactions (or one, with ``atomic``),
 and the cache entries each batch changed are invalidated. Reading the sources lives in
 ``sources``.
 """
@@ -15,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import TemplateRecord, camel_json
+from pumpflix_cli.services.templates.batch_plan import BatchPlan, Holder, key_of, plan_batch
 from pumpflix_cli.services.templates.sources import (
     Candidate,
     FileEntry,
@@ -110,28 +112,6 @@ class ImportReport:
         return camel_json(self, only=REPORT_FIELDS)
 
 
-def deduplicate(candidates: Sequence[Candidate], report: ImportReport) -> list[Candidate]:
-    """One candidate per identity: identical duplicates import once; different workflows
-    claiming one identity all fail, each naming the others."""
-    groups: dict[tuple[str, ...], list[Candidate]] = defaultdict(list)
-    for candidate in candidates:
-        groups[candidate.identity].append(candidate)
-    kept: list[Candidate] = []
-    for group in groups.values():
-        if len({c.prepared.content_hash for c in group}) == 1:
-            kept.append(group[0])
-            report.unchanged += len(group) - 1
-            continue
-        for candidate in group:
-            others = ", ".join(c.path for c in group if c is not candidate)
-            report.fail(
-                candidate.path,
-                f"another file in this import, {others}, has a different workflow "
-                f"named '{candidate.prepared.name}' ({candidate.source_type})",
-            )
-    return kept
-
-
 def _draft(candidate: Candidate, spool: JsonSpool) -> TemplateDraft:
     from pumpflix_cli.db.templates import TemplateDraft
 
@@ -155,10 +135,11 @@ def _record(
     path_of: dict[int, str],
     results: Sequence[WriteResult],
     on_conflict: OnConflict,
+    copies: dict[str, list[str]],
 ) -> dict[str, list[str]]:
-    """Count the outcomes; return what changed, by type, for cache invalidation. An
-    existing template with other content (left by the store) is skipped or failed, as
-    ``on_conflict`` says."""
+    """Count the outcomes (identical copies of a file share its fate); return what
+    changed, by type, for cache invalidation. An existing template with other content
+    (left by the store) is skipped or failed, as ``on_conflict`` says."""
     changed: dict[str, list[str]] = defaultdict(list)
     for result in results:
         path = path_of[id(result.draft)]
@@ -166,28 +147,29 @@ def _record(
         if outcome == "conflict" and result.existing is not None:
             if on_conflict == "fail":
                 existing = result.existing
-                report.fail(
-                    path,
+                error = (
                     f"template '{existing.name}' ({existing.source_type}) exists with "
-                    "different content",
-                    conflict=existing,
+                    "different content"
                 )
+                for each in (path, *copies.get(path, ())):
+                    report.fail(each, error, conflict=existing)
                 continue
             outcome = "skipped"
         if outcome == "failed":
-            report.fail(path, result.error or "refused")
+            for each in (path, *copies.get(path, ())):
+                report.fail(each, result.error or "refused")
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
-        report.templates.append(
-            {
-                "path": path,
-                "id": result.id,
-                "name": result.draft.name,
-                "sourceType": result.draft.source_type,
-                "version": result.version,
-                "outcome": outcome,
-            }
-        )
+        entry = {
+            "id": result.id,
+            "name": result.draft.name,
+            "sourceType": result.draft.source_type,
+            "version": result.version,
+        }
+        report.templates.append({"path": path, **entry, "outcome": outcome})
+        for copy in copies.get(path, ()):  # written once: the copies change nothing more
+            report.unchanged += 1
+            report.templates.append({"path": copy, **entry, "outcome": "unchanged"})
         if outcome == "created":  # nothing cached yet: only its type's index changed
             changed.setdefault(result.draft.source_type, [])
         elif outcome == "updated" and result.id is not None:
@@ -216,10 +198,12 @@ def import_templates(
                 report.fail(failure.path, failure.reason, remedy=failure.remedy)
         for candidate in candidates:
             _warn_about(candidate, report, warn)
-        kept = deduplicate(candidates, report)
+        plan = plan_batch(candidates, _holders(candidates, database) if candidates else [])
+        for candidate, reason in plan.refused:
+            report.fail(candidate.path, reason)
         if options.atomic and report.failed:
             return report  # all or nothing: something is invalid, so nothing is written
-        _write(kept, options, database, library, report, spool)
+        _write(plan, options, database, library, report, spool)
     return report
 
 
@@ -232,8 +216,18 @@ def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str]
         warn(f"{candidate.path}: {note}")
 
 
+def _holders(candidates: Sequence[Candidate], database: Callable[[], Database]) -> list[Holder]:
+    """The existing templates the batch's names and bundle ids reach."""
+    from pumpflix_cli.db.templates import TemplateStore
+
+    keys = sorted({key_of(c) for c in candidates})
+    ids = sorted({c.template_id for c in candidates if c.template_id is not None})
+    with database().session(rollback=True) as session:
+        return TemplateStore(session).holders(keys, ids)
+
+
 def _write(
-    kept: Sequence[Candidate],
+    plan: BatchPlan,
     options: ImportOptions,
     database: Callable[[], Database],
     library: TemplateLibrary,
@@ -243,12 +237,12 @@ def _write(
     """Upsert in batches of ``BATCH``, each its own transaction (one for them all with
     ``atomic``), in one global key order so concurrent imports lock rows alike; only one
     batch's JSON is in memory at a time."""
-    if not kept:
+    if not plan.write:
         return
     from pumpflix_cli.db.templates import TemplateStore
 
     ordered = sorted(
-        kept, key=lambda c: (c.template_id is not None, c.source_type, c.prepared.name)
+        plan.write, key=lambda c: (c.template_id is not None, c.source_type, c.prepared.name)
     )
     chunks = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
     db = database()
@@ -257,7 +251,7 @@ def _write(
         drafts = [_draft(c, spool) for c in chunk]
         path_of = {id(draft): c.path for draft, c in zip(drafts, chunk, strict=True)}
         results = store.upsert(drafts, update_changed=options.on_conflict == "update")
-        return _record(report, path_of, results, options.on_conflict)
+        return _record(report, path_of, results, options.on_conflict, plan.copies)
 
     if options.atomic:
         changed: dict[str, list[str]] = defaultdict(list)
