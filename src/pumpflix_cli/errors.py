@@ -80,6 +80,13 @@ def cache_not_configured() -> ServiceUnavailableError:
     )
 
 
+class WriteContentionError(PumpflixError):
+    """Another session held what a write needed (a lock wait timed out, a deadlock, a row
+    written at the same moment): nothing was written, and trying again may succeed."""
+
+    exit_code = ExitCode.TEMP_FAIL
+
+
 class ServiceUnreachableError(ServiceUnavailableError):
     """The connection itself failed (refused, dropped): the service is gone, not just
     unhappy with one request."""

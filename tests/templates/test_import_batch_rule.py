@@ -87,13 +87,14 @@ items = st.builds(
     source_type=st.sampled_from(TYPES),
 ).map(lambda i: i if i.bundle_id else Item(i.name, i.content))  # plain files are user
 existing_rows = st.lists(
-    st.tuples(st.sampled_from(IDS[:3]), st.sampled_from(TYPES), st.sampled_from(NAMES)),
+    st.tuples(
+        st.sampled_from(IDS[:3]),
+        st.sampled_from(TYPES),
+        st.sampled_from(NAMES),
+        st.sampled_from(["one", "two"]),
+    ),
     max_size=3,
     unique_by=(lambda r: r[0], lambda r: (r[1], r[2])),
-).flatmap(
-    lambda rows: st.tuples(
-        *[st.sampled_from(["one", "two"]).map(lambda c, r=r: (*r, c)) for r in rows]
-    )
 )
 
 
