@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,22 @@ def test_atomic_reports_every_file_locked_and_writes_nothing(
 # --- a row changed by the other session while the import waits for it --------------------
 
 
+def waiting_for_a_lock(
+    watcher: psycopg.Connection[Any], process: subprocess.Popen[Any]
+) -> Callable[[], bool]:
+    """Whether pumpflix waits for a lock in this database (or ``process`` ended)."""
+
+    def waiting() -> bool:
+        (count,) = watcher.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE NOT l.granted AND a.application_name = 'pumpflix' "
+            "AND a.datname = current_database()"
+        ).fetchone() or (0,)
+        return bool(count) or process.poll() is not None
+
+    return waiting
+
+
 def _waiting_import(
     folder: Path, backend: Backend, watcher: psycopg.Connection[Any]
 ) -> subprocess.Popen[str]:
@@ -116,15 +132,7 @@ def _waiting_import(
         text=True,
     )
 
-    def waiting() -> bool:
-        (count,) = watcher.execute(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-            "WHERE NOT l.granted AND a.application_name = 'pumpflix' "
-            "AND a.datname = current_database()"
-        ).fetchone() or (0,)
-        return bool(count) or process.poll() is not None
-
-    assert wait_until(waiting)
+    assert wait_until(waiting_for_a_lock(watcher, process))
     assert process.poll() is None, process.communicate()
     return process
 

@@ -139,6 +139,39 @@ def test_a_worker_whose_parent_is_gone_ends_at_once() -> None:
     assert os.waitstatus_to_exitcode(status) == 1
 
 
-def _write_folder(folder: Path, count: int) -> None:
-    for index in range(count):
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_sigterm_while_writing_rolls_back_the_open_batch_and_keeps_the_committed_ones(
+    cli: CliRun, tmp_path: Path, backend: Backend, start_import: Starter
+) -> None:
+    """601 files: the first batch of 500 commits; the second stops at a row another session
+    holds, SIGTERM comes: exactly the first batch stays, each template whole."""
+    import psycopg
+
+    from tests.templates.test_import_contention import waiting_for_a_lock
+
+    template_id = "00000000-0000-4000-8000-0000000000bb"
+    seed = {**workflow("Zeta", text="v1"), "pumpflix": {"id": template_id}}
+    assert cli("templates", "import", str(write(tmp_path / "seed", "z.json", seed))).exit_code == 0
+    folder = tmp_path / "many"
+    for index in range(600):
         write(folder, f"{index:04}.json", workflow(f"Many {index:04}", text=str(index)))
+    write(folder, "zeta.json", {**seed, **workflow("Zeta", text="v2")})
+    url = backend.env["DATABASE_URL"]
+    with psycopg.connect(url) as other, psycopg.connect(url, autocommit=True) as watcher:
+        other.execute('SELECT 1 FROM "WorkflowTemplate" WHERE id = %s FOR UPDATE', (template_id,))
+        running = start_import(folder, backend, PUMPFLIX_LOCK_TIMEOUT="300")
+        assert wait_until(waiting_for_a_lock(watcher, running.process))
+        assert running.process.poll() is None
+        os.kill(running.process.pid, signal.SIGTERM)
+        code, stderr = running.wait()
+        other.rollback()
+        (templates, whole) = watcher.execute(
+            'SELECT count(*), count(v.template_id) FROM "WorkflowTemplate" t '
+            "JOIN pumpflix_templates m ON m.id = t.id "
+            "LEFT JOIN pumpflix_template_versions v ON v.template_id = t.id "
+            "AND v.version = m.version"
+        ).fetchone() or (0, 0)
+    assert code == ExitCode.TERMINATED, stderr
+    assert (templates, whole) == (501, 501)
+    names = [t["name"] for t in list_json(cli)]
+    assert names == sorted(names) and names[-1] == "Zeta" and names[-2] == "Many 0499"
