@@ -6,6 +6,7 @@ never the batch lost."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -244,6 +245,29 @@ def test_a_bundle_row_inserted_meanwhile_by_another_session_is_updated_not_lost(
     assert (report["created"], report["updated"], report["failed"]) == (1, 1, 0)
     shown = show_json(cli, template_id)
     assert (shown["version"], "ours" in json.dumps(shown["n8nJson"])) == (2, True)
+
+
+@postgres_only
+def test_a_deadlock_with_another_session_is_tried_again(
+    cli: CliRun,
+    tmp_path: Path,
+    backend: Backend,
+    other: psycopg.Connection[Any],
+    watcher: psycopg.Connection[Any],
+) -> None:
+    """The import holds the name's lock and waits for the row; the other session, holding
+    the row, then asks for the name's lock: a deadlock, whichever side the server ends."""
+    alpha = _seed_alpha(cli, tmp_path)
+    _hold(other, alpha["id"])
+    folder = _batch(tmp_path, workflow("Alpha", text="v2"), workflow("Beta"))
+    process = _waiting_import(folder, backend, watcher)
+    # If the server ends the other session instead, the import simply goes on.
+    with contextlib.suppress(psycopg.errors.DeadlockDetected):
+        other.execute(LOCKS["the name's advisory lock"])
+    other.rollback()
+    report = _finish(process)
+    assert (report["created"], report["updated"], report["failed"]) == (1, 1, 0)
+    assert show_json(cli, "Alpha")["version"] == 2
 
 
 # --- SQLite: one write lock for the whole database -----------------------------------------
