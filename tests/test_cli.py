@@ -61,6 +61,8 @@ def test_exit_codes_are_the_documented_numbers() -> None:
         "IO_ERR": 74,
         "TEMP_FAIL": 75,
         "NO_PERM": 77,
+        "INTERRUPTED": 130,
+        "TERMINATED": 143,
     }
 
 

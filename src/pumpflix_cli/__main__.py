@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+from collections.abc import Callable
+from types import FrameType
 
 
 def main() -> None:
@@ -12,7 +15,9 @@ def main() -> None:
     # use; pumpflix uses none, and the scan costs a noticeable part of a short command.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     _hold_closed_stdout()
-    from pumpflix_cli.errors import OutputError
+    from pumpflix_cli.errors import OutputError, Terminated
+
+    signal.signal(signal.SIGTERM, _raise_terminated(Terminated))
     from pumpflix_cli.output import ReaderStopped, guard_stdout
 
     # Every writer (ours, Typer's help, --version) goes through the guard: a reader that
@@ -55,6 +60,17 @@ def _hold_closed_stdout() -> None:
             os.dup2(devnull, 1)
             os.close(devnull)
         sys.stdout = None
+
+
+def _raise_terminated(terminated: type[BaseException]) -> Callable[[int, FrameType | None], None]:
+    """SIGTERM as an exception in the main thread: the command unwinds (its transaction
+    rolls back, its worker processes stop) and ends with exit 143, instead of vanishing."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends us at once
+        raise terminated()
+
+    return handler
 
 
 def _exit_code(code: object) -> int:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     )
     redis_cluster: bool = Field(default=False, description="REDIS_URL names a Redis Cluster")
     db_timeout: float = Field(default=5.0, gt=0, description="database connect timeout (s)")
+    lock_timeout: float = Field(
+        default=10.0, gt=0, description="longest wait for a row or lock another session holds (s)"
+    )
     redis_timeout: float = Field(default=2.0, gt=0, description="Redis connect/read timeout (s)")
     n8n_timeout: float = Field(default=30.0, gt=0, description="n8n request timeout (s)")
     max_file_bytes: int = Field(

@@ -21,6 +21,11 @@ class PumpflixError(Exception):
         self.hint = hint
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the command unwinds as on Ctrl-C: the
+    open transaction rolls back, worker processes are stopped, then exit 143."""
+
+
 class UsageError(PumpflixError):
     exit_code = ExitCode.USAGE
 
@@ -73,6 +78,13 @@ def cache_not_configured() -> ServiceUnavailableError:
         "the cache is not configured (REDIS_URL is not set)",
         hint="set REDIS_URL, e.g. redis://127.0.0.1:6379/0",
     )
+
+
+class WriteContentionError(PumpflixError):
+    """Another session held what a write needed (a lock wait timed out, a deadlock, a row
+    written at the same moment): nothing was written, and trying again may succeed."""
+
+    exit_code = ExitCode.TEMP_FAIL
 
 
 class ServiceUnreachableError(ServiceUnavailableError):

@@ -17,3 +17,5 @@ class ExitCode(IntEnum):
     IO_ERR = 74  # an output could not be written: stdout, a file or a folder (EX_IOERR)
     TEMP_FAIL = 75  # timed out; retrying later may succeed (EX_TEMPFAIL)
     NO_PERM = 77  # a service refused our credentials (EX_NOPERM)
+    INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it
+    TERMINATED = 143  # stopped by SIGTERM: 128 + 15; what was not committed is rolled back

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from pumpflix_cli import __version__
 from pumpflix_cli.cli import cache, config, db, doctor, instances, n8n, templates
 from pumpflix_cli.context import AppContext
-from pumpflix_cli.errors import OutputError, PumpflixError
+from pumpflix_cli.errors import OutputError, PumpflixError, Terminated
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.output import Output, ReaderStopped
 from pumpflix_cli.redact import scrub
@@ -52,9 +52,12 @@ class PumpflixGroup(TyperGroup):
             ctx.exit(int(ExitCode.OK))
         except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own flow
             raise
+        except Terminated:
+            _output_of(ctx).error("terminated")
+            ctx.exit(int(ExitCode.TERMINATED))
         except KeyboardInterrupt:
             _output_of(ctx).error("interrupted")
-            ctx.exit(130)
+            ctx.exit(int(ExitCode.INTERRUPTED))
         except Exception as exc:
             output = _output_of(ctx)
             if output.verbose or _debug():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from pumpflix_cli.errors import (
     PumpflixError,
     ServiceTimeoutError,
     ServiceUnavailableError,
+    WriteContentionError,
 )
 from pumpflix_cli.files import make_folder
 from pumpflix_cli.redact import mask_url, scrub
@@ -82,6 +83,11 @@ class DatabaseErrorTranslator:
                 f"the server rejected our credentials ({where}): {_after_fatal(reason)}",
                 hint="check the user and password in DATABASE_URL",
             )
+        if _contended(exc, lowered):
+            return WriteContentionError(
+                f"{self.service}: another session holds what this write needs ({reason})",
+                hint="try again; PUMPFLIX_LOCK_TIMEOUT sets how long to wait",
+            )
         if "timeout expired" in lowered or "timed out" in lowered:
             return ServiceTimeoutError(self.service, f"timed out ({where}): {reason}")
         if isinstance(exc, OperationalError) or (
@@ -93,6 +99,20 @@ class DatabaseErrorTranslator:
                 hint="is the server running and DATABASE_URL right? pumpflix doctor checks it",
             )
         return PumpflixError(f"{self.service} error: {reason}")
+
+
+# PostgreSQL: lock_not_available (lock_timeout), deadlock_detected, serialization_failure.
+_CONTENTION_STATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def _contended(exc: SQLAlchemyError, lowered: str) -> bool:
+    """A lock another session held: retrying may succeed (SQLite says "locked")."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in _CONTENTION_STATES:
+        return True
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in lowered or "database table is locked" in lowered
+    )
 
 
 @dataclass(frozen=True)
@@ -134,8 +154,10 @@ class Database:
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
                 make_folder(Path(url.database).expanduser().parent)
-            engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            # Writers queue for SQLite's one write lock, as long as the lock timeout.
+            wait = self.settings.lock_timeout
+            engine = create_engine(url, connect_args={"timeout": wait})
+            event.listen(engine, "connect", _sqlite_pragmas(round(wait * 1000)))
             event.listen(engine, "begin", _sqlite_begin_immediate)
             return engine
         connect_args: dict[str, Any] = {
@@ -185,15 +207,18 @@ class Database:
             self._engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # We issue BEGIN ourselves (below), so the driver must not.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:

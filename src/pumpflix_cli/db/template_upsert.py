@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import cast, delete, func, insert, inspect, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import delete, insert, inspect, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Template, TemplateMeta, TemplateVersion
 from pumpflix_cli.db.template_drafts import Outcome, TemplateDraft, WriteResult
+from pumpflix_cli.db.template_inserts import copy_insert, snapshot_versions
 from pumpflix_cli.db.template_rows import (
     platform_now,
     record_from_row,
@@ -38,7 +38,15 @@ class TemplateUpsert:
         self.dialect = session.get_bind().dialect.name
         self.update_changed = update_changed
 
-    def run(self, drafts: Sequence[TemplateDraft]) -> list[WriteResult]:
+    def run(
+        self, drafts: Sequence[TemplateDraft], *, lock_timeout: float | None = None
+    ) -> list[WriteResult]:
+        if lock_timeout is not None and self.dialect == "postgresql":
+            # For this transaction only (a pooler's session settings would leak).
+            self.session.execute(
+                text("SELECT set_config('lock_timeout', :wait, true)"),
+                {"wait": f"{max(1, round(lock_timeout * 1000))}ms"},
+            )
         self._serialise(sorted({d.key for d in drafts}))
         results: list[WriteResult] = []
         by_key = [d for d in drafts if d.template_id is None]
@@ -70,16 +78,25 @@ class TemplateUpsert:
             return {}
         found: dict[tuple[str, str], list[Any]] = {}
         key = tuple_(Template.source_type, Template.name)
+        order = (Template.source_type, Template.name, Template.created_at, Template.id)
         for start in range(0, len(keys), 500):  # bounded IN lists
-            query = (
-                summaries_select()
-                .where(key.in_(list(keys[start : start + 500])))
-                .order_by(Template.source_type, Template.name, Template.created_at, Template.id)
-                .with_for_update(of=Template)
+            locked = self._lock(key.in_(list(keys[start : start + 500])), order)
+            if not locked:
+                continue
+            rows = self.session.execute(
+                summaries_select().where(Template.id.in_(locked)).order_by(*order)
             )
-            for row in self.session.execute(query):
+            for row in rows:
                 found.setdefault((row.source_type, row.name), []).append(row)
         return found
+
+    def _lock(self, where: Any, order: Sequence[Any] = ()) -> list[str]:
+        """Lock the rows ``where`` selects; their ids. The caller reads them afterwards,
+        in a statement of its own: a row read by the locking statement after a wait is
+        the platform's row as committed, but pumpflix's row beside it (version, hash) as
+        it was before the wait, which could write a version that already exists."""
+        query = select(Template.id).where(where).order_by(*order).with_for_update()
+        return [str(template_id) for template_id in self.session.execute(query).scalars()]
 
     def _insert_new(self, drafts: Sequence[TemplateDraft]) -> dict[tuple[str, str], str]:
         """Insert the drafts (their keys are held, so none exists); return their ids."""
@@ -109,7 +126,7 @@ class TemplateUpsert:
             )
             self.session.execute(delete(TemplateMeta).where(TemplateMeta.id.in_(kept_ids)))
         if self.dialect == "postgresql":
-            self._copy_insert(rows)
+            copy_insert(self.session, rows)
         else:
             # The ORM's insert takes attribute names (``source_type`` for "sourceType").
             keys = {prop.columns[0].name: prop.key for prop in inspect(Template).column_attrs}
@@ -125,56 +142,8 @@ class TemplateUpsert:
             ],
         )
         ids = [str(row["id"]) for row in rows]
-        self._snapshot_versions(ids)
+        snapshot_versions(self.session, ids)
         return {draft.key: str(row["id"]) for row, draft in zip(rows, drafts, strict=True)}
-
-    def _copy_insert(self, rows: Sequence[dict[str, Any]]) -> None:
-        """PostgreSQL: COPY the rows into a temporary table shaped like the platform's, then
-        one INSERT … SELECT: the JSON crosses the wire once, as text (lists as TEXT[])."""
-        columns = ", ".join(f'"{column}"' for column in rows[0])
-        driver = self.session.connection().connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS pumpflix_incoming "
-                '(LIKE "WorkflowTemplate") ON COMMIT DROP'
-            )
-            cursor.execute("TRUNCATE pumpflix_incoming")
-            with cursor.copy(f"COPY pumpflix_incoming ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(list(row.values()))
-            cursor.execute(
-                f'INSERT INTO "WorkflowTemplate" ({columns}) SELECT {columns} '
-                'FROM pumpflix_incoming ORDER BY "sourceType", name'
-            )
-
-    def _snapshot_versions(self, template_ids: Sequence[str]) -> None:
-        """Record the current content of these templates as their current version; copied
-        inside the database, so the JSON crosses the wire once."""
-        if not template_ids:
-            return
-        workflow: Any = Template.n8n_json
-        created: Any = Template.updated_at
-        if self.dialect == "postgresql":
-            workflow = cast(workflow, JSONB)
-            created = func.timezone("UTC", created)
-        columns = ("template_id", "version", "name", "workflow", "content_hash", "created_at")
-        for start in range(0, len(template_ids), 500):
-            self.session.execute(
-                insert(TemplateVersion).from_select(
-                    columns,
-                    select(
-                        Template.id,
-                        TemplateMeta.version,
-                        Template.name,
-                        workflow,
-                        TemplateMeta.content_hash,
-                        created,
-                    )
-                    .join(TemplateMeta, TemplateMeta.id == Template.id)
-                    .where(Template.id.in_(list(template_ids[start : start + 500]))),
-                )
-            )
 
     def _adopt(self, row: Any) -> None:
         """A template the platform created gets pumpflix's row (version 1, its hash) and
@@ -184,7 +153,7 @@ class TemplateUpsert:
         self.session.execute(
             insert(TemplateMeta).values(id=row.id, version=1, content_hash=row_hash(row))
         )
-        self._snapshot_versions([row.id])
+        snapshot_versions(self.session, [row.id])
 
     def _upsert_by_key(self, drafts: Sequence[TemplateDraft]) -> list[WriteResult]:
         existing = self._lock_by_keys([d.key for d in drafts])
@@ -267,7 +236,7 @@ class TemplateUpsert:
             .where(TemplateMeta.id == row.id)
             .values(version=version, content_hash=draft.content_hash)
         )
-        self._snapshot_versions([row.id])
+        snapshot_versions(self.session, [row.id])
         return WriteResult(
             draft, "updated", id=template_id, version=version, previous_type=row.source_type
         )
@@ -275,9 +244,11 @@ class TemplateUpsert:
     def _upsert_by_id(self, draft: TemplateDraft) -> WriteResult:
         """A bundle keeps its template's identity: the id decides, not the name."""
         assert draft.template_id is not None
-        row = self.session.execute(
-            summaries_select().where(Template.id == draft.template_id).with_for_update(of=Template)
-        ).first()
+        row = None
+        if self._lock(Template.id == draft.template_id):
+            row = self.session.execute(
+                summaries_select().where(Template.id == draft.template_id)
+            ).first()
         holder = self.session.execute(
             select(Template.id).where(
                 Template.source_type == draft.source_type,

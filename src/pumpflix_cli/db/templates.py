@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, N8nLink, Template, TemplateMeta, TemplateVersion
@@ -17,6 +18,7 @@ from pumpflix_cli.db.template_rows import (
     summary_select,
 )
 from pumpflix_cli.db.template_upsert import TemplateDraft, TemplateUpsert, WriteResult
+from pumpflix_cli.errors import WriteContentionError
 from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso
 from pumpflix_cli.references import MAX_CANDIDATES, parse_reference
 
@@ -105,6 +107,24 @@ class TemplateStore:
         for row in result:
             yield record_from_row(row, workflow=json.loads(row.n8n_json))
 
+    def holders(
+        self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
+    ) -> list[tuple[str, str, str]]:
+        """``(id, source type, name)`` of every template holding one of ``keys`` (source
+        type, name) or ``ids``: what an import batch would write to."""
+        found: set[tuple[str, str, str]] = set()
+        columns = (Template.id, Template.source_type, Template.name)
+        key = tuple_(Template.source_type, Template.name)
+        for start in range(0, max(len(keys), len(ids)), 500):  # bounded IN lists
+            conditions = []
+            if keys[start : start + 500]:
+                conditions.append(key.in_(list(keys[start : start + 500])))
+            if ids[start : start + 500]:
+                conditions.append(Template.id.in_(list(ids[start : start + 500])))
+            rows = self.session.execute(select(*columns).where(or_(*conditions)))
+            found.update((str(i), t, n) for i, t, n in rows)
+        return sorted(found)
+
     def instance_counts(self, template_ids: Sequence[str]) -> dict[str, int]:
         rows = self.session.execute(
             select(Instance.template_id, func.count())
@@ -128,8 +148,27 @@ class TemplateStore:
         result = self.session.execute(delete(Template).where(Template.id.in_(ids)))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def upsert(self, drafts: Sequence[TemplateDraft], *, update_changed: bool) -> list[WriteResult]:
+    def upsert(
+        self,
+        drafts: Sequence[TemplateDraft],
+        *,
+        update_changed: bool,
+        lock_timeout: float | None = None,
+    ) -> list[WriteResult]:
         """Create, update or leave each draft, safely against concurrent imports of the same
         templates. An existing template with other content gets a new version when
-        ``update_changed``; otherwise it is left and reported as a ``conflict``."""
-        return TemplateUpsert(self.session, update_changed=update_changed).run(drafts)
+        ``update_changed``; otherwise it is left and reported as a ``conflict``.
+
+        A wait for another session's lock ends after ``lock_timeout`` seconds (PostgreSQL;
+        SQLite's wait is the engine's). Raises `WriteContentionError` when another session
+        held what the write needed or wrote the same row meanwhile: the caller's
+        transaction must be rolled back, and trying again may succeed."""
+        upsert = TemplateUpsert(self.session, update_changed=update_changed)
+        try:
+            return upsert.run(drafts, lock_timeout=lock_timeout)
+        except IntegrityError as exc:
+            # Every key is locked and every id read under lock before it is written, so a
+            # duplicate can only be a row another session inserted at the same moment.
+            raise WriteContentionError(
+                "another session wrote one of these templates at the same moment"
+            ) from exc

@@ -58,8 +58,8 @@ def import_(
     version, unchanged ones are left alone.
 
     Exit 0 when everything landed, 5 when some files failed and the rest landed, 4 when
-    nothing landed and every failure is a conflict (--on-conflict fail), 65 when nothing
-    valid was given.
+    nothing landed and every failure is a conflict (--on-conflict fail, or a template
+    another session held past PUMPFLIX_LOCK_TIMEOUT), 65 when nothing valid was given.
     """
     from pumpflix_cli.services.templates.importing import (
         ImportOptions,

@@ -1,14 +1,13 @@
 """``templates import``: checked workflows to templates, in bulk (SPEC §3, §9).
 
-The batch is de-duplicated (two different workflows with one name both fail, each naming
-the other); then drafts are upserted in batched transactions (or one, with ``atomic``),
-and the cache entries each batch changed are invalidated. Reading the sources lives in
-``sources``.
+The batch is planned first (``batch_plan``: files that would write one template with
+different content all fail, each naming the others; identical copies import once), then
+written (``writing``: batched transactions that another session's locks never make lose
+the batch). Reading the sources lives in ``sources``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -20,19 +19,16 @@ from pumpflix_cli.services.templates.sources import (
     FileEntry,
     ImportOptions,
     JsonSpool,
-    OnConflict,
     collect_files,
     load_all,
 )
+from pumpflix_cli.services.templates.writing import BatchWriter
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
-    from pumpflix_cli.db.templates import TemplateDraft, TemplateStore, WriteResult
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
 __all__ = ["ImportFailure", "ImportOptions", "ImportReport", "collect_files", "import_templates"]
-
-BATCH = 500
 
 REPORT_FIELDS = (
     "created",
@@ -58,6 +54,7 @@ class ImportFailure:
     error: str
     conflict: TemplateRecord | None = None
     remedy: str | None = None
+    locked: bool = False  # another session held the template for longer than we waited
 
 
 @dataclass
@@ -86,11 +83,12 @@ class ImportReport:
     def exit_code(self) -> ExitCode:
         """0 when everything landed; 5 when some items failed and the rest landed; when
         nothing landed (or ``atomic`` made one failure stop them all): 4 if every failure
-        is a conflict with an existing template, else 65 (invalid input)."""
+        is a conflict with an existing template or another session's write, else 65
+        (invalid input)."""
         if not self.failed:
             return ExitCode.OK
         if self.atomic or not self.landed:
-            if all(f.conflict is not None for f in self.failures):
+            if all(f.conflict is not None or f.locked for f in self.failures):
                 return ExitCode.CONFLICT
             return ExitCode.DATA_ERR
         return ExitCode.PARTIAL
@@ -102,99 +100,13 @@ class ImportReport:
         conflict: TemplateRecord | None = None,
         *,
         remedy: str | None = None,
+        locked: bool = False,
     ) -> None:
         self.failed += 1
-        self.failures.append(ImportFailure(path, error, conflict, remedy))
+        self.failures.append(ImportFailure(path, error, conflict, remedy, locked))
 
     def to_json(self) -> dict[str, Any]:
         return camel_json(self, only=REPORT_FIELDS)
-
-
-def deduplicate(candidates: Sequence[Candidate], report: ImportReport) -> list[Candidate]:
-    """One candidate per identity: identical duplicates import once; different workflows
-    claiming one identity all fail, each naming the others."""
-    groups: dict[tuple[str, ...], list[Candidate]] = defaultdict(list)
-    for candidate in candidates:
-        groups[candidate.identity].append(candidate)
-    kept: list[Candidate] = []
-    for group in groups.values():
-        if len({c.prepared.content_hash for c in group}) == 1:
-            kept.append(group[0])
-            report.unchanged += len(group) - 1
-            continue
-        for candidate in group:
-            others = ", ".join(c.path for c in group if c is not candidate)
-            report.fail(
-                candidate.path,
-                f"another file in this import, {others}, has a different workflow "
-                f"named '{candidate.prepared.name}' ({candidate.source_type})",
-            )
-    return kept
-
-
-def _draft(candidate: Candidate, spool: JsonSpool) -> TemplateDraft:
-    from pumpflix_cli.db.templates import TemplateDraft
-
-    prepared = candidate.prepared
-    return TemplateDraft(
-        name=prepared.name,
-        source_type=candidate.source_type,
-        workflow={},
-        workflow_json=spool.text(candidate),
-        content_hash=prepared.content_hash,
-        required_credentials=prepared.required_credentials,
-        input_variables=prepared.input_variables,
-        description=prepared.description,
-        thumbnail=prepared.bundle.thumbnail if prepared.bundle else None,
-        template_id=candidate.template_id,
-    )
-
-
-def _record(
-    report: ImportReport,
-    path_of: dict[int, str],
-    results: Sequence[WriteResult],
-    on_conflict: OnConflict,
-) -> dict[str, list[str]]:
-    """Count the outcomes; return what changed, by type, for cache invalidation. An
-    existing template with other content (left by the store) is skipped or failed, as
-    ``on_conflict`` says."""
-    changed: dict[str, list[str]] = defaultdict(list)
-    for result in results:
-        path = path_of[id(result.draft)]
-        outcome: str = result.outcome
-        if outcome == "conflict" and result.existing is not None:
-            if on_conflict == "fail":
-                existing = result.existing
-                report.fail(
-                    path,
-                    f"template '{existing.name}' ({existing.source_type}) exists with "
-                    "different content",
-                    conflict=existing,
-                )
-                continue
-            outcome = "skipped"
-        if outcome == "failed":
-            report.fail(path, result.error or "refused")
-            continue
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        report.templates.append(
-            {
-                "path": path,
-                "id": result.id,
-                "name": result.draft.name,
-                "sourceType": result.draft.source_type,
-                "version": result.version,
-                "outcome": outcome,
-            }
-        )
-        if outcome == "created":  # nothing cached yet: only its type's index changed
-            changed.setdefault(result.draft.source_type, [])
-        elif outcome == "updated" and result.id is not None:
-            changed[result.draft.source_type].append(result.id)
-            if result.previous_type and result.previous_type != result.draft.source_type:
-                changed[result.previous_type].append(result.id)
-    return changed
 
 
 def import_templates(
@@ -216,10 +128,13 @@ def import_templates(
                 report.fail(failure.path, failure.reason, remedy=failure.remedy)
         for candidate in candidates:
             _warn_about(candidate, report, warn)
-        kept = deduplicate(candidates, report)
+        writer = BatchWriter(options, database, library, report, spool)
+        plan = writer.plan(candidates)
+        for candidate, reason in plan.refused:
+            report.fail(candidate.path, reason)
         if options.atomic and report.failed:
             return report  # all or nothing: something is invalid, so nothing is written
-        _write(kept, options, database, library, report, spool)
+        writer.write(plan)
     return report
 
 
@@ -230,46 +145,3 @@ def _warn_about(candidate: Candidate, report: ImportReport, warn: Callable[[str]
         note = f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
         report.warnings.append({"path": candidate.path, "warning": note})
         warn(f"{candidate.path}: {note}")
-
-
-def _write(
-    kept: Sequence[Candidate],
-    options: ImportOptions,
-    database: Callable[[], Database],
-    library: TemplateLibrary,
-    report: ImportReport,
-    spool: JsonSpool,
-) -> None:
-    """Upsert in batches of ``BATCH``, each its own transaction (one for them all with
-    ``atomic``), in one global key order so concurrent imports lock rows alike; only one
-    batch's JSON is in memory at a time."""
-    if not kept:
-        return
-    from pumpflix_cli.db.templates import TemplateStore
-
-    ordered = sorted(
-        kept, key=lambda c: (c.template_id is not None, c.source_type, c.prepared.name)
-    )
-    chunks = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
-    db = database()
-
-    def upsert(store: TemplateStore, chunk: Sequence[Candidate]) -> dict[str, list[str]]:
-        drafts = [_draft(c, spool) for c in chunk]
-        path_of = {id(draft): c.path for draft, c in zip(drafts, chunk, strict=True)}
-        results = store.upsert(drafts, update_changed=options.on_conflict == "update")
-        return _record(report, path_of, results, options.on_conflict)
-
-    if options.atomic:
-        changed: dict[str, list[str]] = defaultdict(list)
-        with db.session(rollback=options.dry_run) as session:
-            for chunk in chunks:
-                for source_type, ids in upsert(TemplateStore(session), chunk).items():
-                    changed[source_type].extend(ids)
-        if not options.dry_run:
-            library.invalidate_cache(changed)
-        return
-    for chunk in chunks:
-        with db.session(rollback=options.dry_run) as session:
-            batch_changed = upsert(TemplateStore(session), chunk)
-        if not options.dry_run:
-            library.invalidate_cache(batch_changed)

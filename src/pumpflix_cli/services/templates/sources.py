@@ -11,14 +11,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import repeat
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_all_start_methods
 from pathlib import Path
 from typing import IO, Literal, NamedTuple
 
 from pumpflix_cli.errors import UsageError
+from pumpflix_cli.services.templates.workers import worker_pool
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
     WorkflowError,
@@ -225,8 +225,7 @@ def load_all(
         if entry[0] == STDIN:
             yield load_file(entry, options, stdin)
             progress(1)
-    context = get_context("fork")  # the children inherit the loaded modules: no re-import
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         for loaded in pool.map(load_file, on_disk, repeat(options), chunksize=32):
             yield loaded
             progress(1)
