@@ -19,7 +19,7 @@ from pumpflix_cli.errors import (
     ServiceTimeoutError,
     ServiceUnavailableError,
 )
-from pumpflix_cli.redact import mask_url, scrub
+from pumpflix_cli.redact import error_text, mask_url
 
 if TYPE_CHECKING:
     from pumpflix_cli.config import Settings
@@ -70,7 +70,7 @@ def translate_errors(url: str) -> Iterator[None]:
             SERVICE, f"the server rejected our credentials ({where})", hint="check REDIS_URL"
         ) from exc
     except redis.TimeoutError as exc:
-        raise ServiceTimeoutError(SERVICE, f"timed out ({where}): {scrub(str(exc))}") from exc
+        raise ServiceTimeoutError(SERVICE, f"timed out ({where}): {error_text(exc)}") from exc
     except redis.exceptions.AskError as exc:  # MOVED / ASK: a Cluster node, spoken to as one
         raise ServiceUnavailableError(
             SERVICE,
@@ -80,7 +80,7 @@ def translate_errors(url: str) -> Iterator[None]:
     except redis.RedisError as exc:
         raise ServiceUnavailableError(
             SERVICE,
-            f"cannot use the cache ({where}): {scrub(str(exc)) or type(exc).__name__}",
+            f"cannot use the cache ({where}): {error_text(exc)}",
             hint="is Redis running and REDIS_URL right? pumpflix doctor checks it",
         ) from exc
 

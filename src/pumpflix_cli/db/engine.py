@@ -23,7 +23,7 @@ from pumpflix_cli.errors import (
     ServiceUnavailableError,
 )
 from pumpflix_cli.files import make_folder
-from pumpflix_cli.redact import mask_url, scrub
+from pumpflix_cli.redact import error_text, mask_url
 
 if TYPE_CHECKING:
     from pumpflix_cli.config import Settings
@@ -35,12 +35,6 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain) :]
     return url
-
-
-def _first_line(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return scrub(lines[0] if lines else type(original).__name__)
 
 
 # What PostgreSQL says when it refuses who we are (SQLSTATE class 28, which psycopg does
@@ -73,7 +67,7 @@ class DatabaseErrorTranslator:
         self.url = url
 
     def translate(self, exc: SQLAlchemyError) -> PumpflixError:
-        reason = _first_line(exc)
+        reason = error_text(exc)  # never DETAIL/CONTEXT/QUERY: they quote row data
         lowered = reason.lower()
         where = mask_url(self.url)
         if _credentials_rejected(exc, lowered):
@@ -134,7 +128,7 @@ class Database:
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
                 make_folder(Path(url.database).expanduser().parent)
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin_immediate)
             return engine
@@ -142,7 +136,11 @@ class Database:
             "connect_timeout": max(1, round(self.settings.db_timeout)),
             "application_name": "pumpflix",
         }
-        return create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+        # hide_parameters: SQLAlchemy's errors otherwise quote every value written (a
+        # workflow and the tokens in it) in a "[parameters: …]" line.
+        return create_engine(
+            url, connect_args=connect_args, pool_pre_ping=False, hide_parameters=True
+        )
 
     @contextmanager
     def errors(self) -> Iterator[None]:
