@@ -39,10 +39,11 @@ def sqlalchemy_url(url: str) -> str:
 
 # What PostgreSQL says when it refuses who we are (SQLSTATE class 28, which psycopg does
 # not carry on a failed connection): a wrong or missing password, a role that does not
-# exist, a pg_hba.conf rule against us. Exit 77, not "is the server running?".
+# exist or may not log in, a pg_hba.conf rule against us. Exit 77, not "is the server
+# running?".
 _CREDENTIAL_REFUSALS = re.compile(
     r"password authentication failed|no password supplied|pg_hba\.conf"
-    r'|\brole "[^"]*" does not exist'
+    r'|\brole "[^"]*" (?:does not exist|is not permitted to log in)'
 )
 
 
