@@ -3,6 +3,8 @@
 The platform's own names (``DATABASE_URL``, ``REDIS_URL``, ``N8N_URL``, ``N8N_API_KEY``)
 are read as they are; pumpflix's own settings carry the ``PUMPFLIX_`` prefix. Importing
 this module imports pydantic, so the CLI imports it only when a command needs settings.
+(A little over 300 lines: the settings, their checks and ``config show``'s view of them
+read best together.)
 """
 
 from __future__ import annotations

@@ -29,18 +29,11 @@ MASK = "***"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _HOST = re.compile(r"[A-Za-z0-9._~%\-]*")  # a name, an IPv4 address, a %-encoded socket path
 _IPV6 = re.compile(r"\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~%\-]+)?\]")
-# Query parameters whose value is a secret: a name holding one of these, in any case.
+# Query parameters whose value is a secret: a name holding one of these, in any case
+# ("pass": password, passwd, sslpassword, passfile; "key": apikey, api_key, sslkey).
 SECRET_NAME_PARTS = (
-    "pass",  # password, passwd, passphrase, sslpassword, passfile
-    "pwd",
-    "token",
-    "secret",
-    "key",  # apikey, api_key, access_key, sslkey
-    "auth",
-    "credential",
-    "signature",
-    "private",
-    "session",
+    *("pass", "pwd", "token", "secret", "key", "auth", "credential", "signature"),
+    *("private", "session"),
 )
 # Schemes whose user info is a credential as a whole (HTTP basic auth: the user name is
 # as secret as the password, and a token is often given as the user name alone).
@@ -103,11 +96,6 @@ class ParsedUrl:
         raw = self.raw_password
         return None if raw is None else unquote(raw)
 
-    @property
-    def hostname(self) -> str:
-        """The host without IPv6 brackets, as drivers name it."""
-        return self.host[1:-1] if self.host.startswith("[") else self.host
-
     def query_items(self) -> list[tuple[str, str | None]]:
         """(raw name, raw value or None for a bare name), in order."""
         if not self.query:
@@ -117,13 +105,6 @@ class ParsedUrl:
             name, sep, value = piece.partition("=")
             items.append((name, value if sep else None))
         return items
-
-    def secret_query_values(self) -> list[str]:
-        return [
-            value
-            for name, value in self.query_items()
-            if value and is_secret_name(unquote_plus(name))
-        ]
 
     # --- what is done with it ----------------------------------------------------------
 
@@ -135,7 +116,7 @@ class ParsedUrl:
             raw.append(self.raw_password)
         if self.scheme.lower() in _WHOLE_USERINFO_SCHEMES and self.raw_username:
             raw.append(self.raw_username)
-        raw.extend(self.secret_query_values())
+        raw.extend(v for n, v in self.query_items() if v and is_secret_name(unquote_plus(n)))
         if self.fragment:
             raw.append(self.fragment)
         forms: list[str] = []
