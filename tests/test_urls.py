@@ -4,6 +4,8 @@ host, port and database survive."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pumpflix_cli.urls import UrlError, mask_url, mask_urls_in, parse_url
+from tests.conftest import CliRun
 
 # What base64 and generated passwords hold, and every character that means something in
 # a URL.
@@ -147,6 +150,9 @@ _REASONS = {
         ("postgresql:///db?host=/var/run/postgresql", None),
         ("postgresql://[::1]:5432/db", None),
         ("sqlite:////tmp/a@b/pumpflix.sqlite3", None),
+        # the embedded database's URL names a folder, which may hold anything
+        ("sqlite:////Users/me/Library/Application Support/pumpflix/pumpflix.sqlite3", None),
+        ("sqlite:////tmp/a#b?c/pumpflix.sqlite3", None),
         ("redis://127.0.0.1:6379/0", None),
         ("unix:///tmp/redis.sock?db=0", None),
         # can't tell: refused, shown as the scheme alone
@@ -184,3 +190,13 @@ def test_the_canonical_form_reads_the_same_in_every_driver_library() -> None:
     }
     http = httpx.URL(parse_url(f"http://admin:{raw_password}@n8n.example:5678").canonical())
     assert (http.username, http.password, http.host) == ("admin", raw_password, "n8n.example")
+
+
+@pytest.mark.parametrize("folder", ["Application Support", "a#b", "u:p@x", "q?x"])
+def test_the_embedded_database_is_named_as_it_is(
+    cli: CliRun, tmp_path: Path, folder: str
+) -> None:
+    data_dir = tmp_path / folder / "pumpflix"
+    result = cli("db", "upgrade", "--json", env={"PUMPFLIX_DATA_DIR": str(data_dir)})
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["url"] == f"sqlite:///{data_dir}/pumpflix.sqlite3"

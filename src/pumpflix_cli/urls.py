@@ -98,13 +98,8 @@ class ParsedUrl:
 
     def query_items(self) -> list[tuple[str, str | None]]:
         """(raw name, raw value or None for a bare name), in order."""
-        if not self.query:
-            return []
-        items: list[tuple[str, str | None]] = []
-        for piece in self.query.split("&"):
-            name, sep, value = piece.partition("=")
-            items.append((name, value if sep else None))
-        return items
+        pieces = [piece.partition("=") for piece in self.query.split("&")] if self.query else []
+        return [(name, value if sep else None) for name, sep, value in pieces]
 
     # --- what is done with it ----------------------------------------------------------
 
@@ -117,7 +112,7 @@ class ParsedUrl:
         if self.scheme.lower() in _WHOLE_USERINFO_SCHEMES and self.raw_username:
             raw.append(self.raw_username)
         raw.extend(v for n, v in self.query_items() if v and is_secret_name(unquote_plus(n)))
-        if self.fragment:
+        if self.fragment and self.scheme.lower() not in _FILE_SCHEMES:
             raw.append(self.fragment)
         forms: list[str] = []
         for value in raw:
@@ -135,7 +130,10 @@ class ParsedUrl:
             elif self.raw_password:
                 userinfo = f"{self.raw_username}:{MASK}"
         query = None if self.query is None else "&".join(_mask_item(*i) for i in self.query_items())
-        return self._render(userinfo, query, MASK if self.fragment else self.fragment)
+        fragment = self.fragment
+        if fragment and self.scheme.lower() not in _FILE_SCHEMES:  # a file's path is no secret
+            fragment = MASK
+        return self._render(userinfo, query, fragment)
 
     def canonical(self) -> str:
         """The URL with its user name and password percent-encoded: every driver reads
@@ -187,7 +185,7 @@ def parse_url(text: str) -> ParsedUrl:
     if match is None:
         raise UrlError(None, "is not a URL (scheme://host…)")
     scheme, rest = match.group(1), text[match.end() :]
-    if any(ch.isspace() for ch in rest):
+    if any(ch.isspace() for ch in rest) and scheme.lower() not in _FILE_SCHEMES:
         raise UrlError(scheme, "holds white space (percent-encode it: %20)")
     if not rest.startswith("//"):
         return _no_authority(scheme, rest)
