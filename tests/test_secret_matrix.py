@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from pumpflix_cli.cli.app import app
 from pumpflix_cli.n8n.transport import N8nTransport
-from tests.conftest import PG_ADMIN_URL, Backend
+from tests.conftest import PG_ADMIN_URL, Backend, CliRun
 from tests.factories import workflow, write
 from tests.secret_leaks import (
     UNRESOLVABLE,
@@ -272,3 +272,18 @@ def test_the_cache_key_never_leaks(
     env = {"PUMPFLIX_CACHE_KEY": value}
     database = _embedded_database(tmp_path)
     run_matrix("redis", failure, env, [FERNET_KEY], files=files, database=database)
+
+
+@pytest.mark.parametrize("node", ["refused", "not-a-cluster"])
+def test_a_redis_cluster_that_cannot_be_used_is_69_naming_no_secret(
+    servers: Servers, tmp_path: Path, cli: CliRun, node: str
+) -> None:
+    """A Cluster client connects when it is made: that failure is translated too (it was
+    an "unexpected RedisClusterException", exit 1)."""
+    secret = secret_for("userinfo-raw")
+    port = servers.closed if node == "refused" else 6379
+    env = {"REDIS_URL": f"redis://:{secret}@127.0.0.1:{port}/0", "PUMPFLIX_REDIS_CLUSTER": "1"}
+    for flags in (("--json", "--verbose"), ()):
+        result = cli("cache", "stats", *flags, env=env)
+        assert result.exit_code == 69, result.stderr
+        assert leaked(result.stdout + result.stderr, [secret]) == []

@@ -51,7 +51,8 @@ def connect(settings: Settings) -> RedisClient:
         "retry": _retry(),
     }
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, **options)
+        with translate_errors(settings.redis_url):  # a Cluster client connects at once
+            return RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, health_check_interval=0, **options)
 
 
@@ -77,7 +78,7 @@ def translate_errors(url: str) -> Iterator[None]:
             f"{where} is a node of a Redis Cluster",
             hint="set PUMPFLIX_REDIS_CLUSTER=1",
         ) from exc
-    except redis.RedisError as exc:
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
         raise ServiceUnavailableError(
             SERVICE,
             f"cannot use the cache ({where}): {error_text(exc)}",
