@@ -182,16 +182,27 @@ def cli() -> CliRun:
 
 
 SECRET_SETTINGS = ("N8N_API_KEY", "PUMPFLIX_CACHE_KEY")
-URL_SETTINGS = ("DATABASE_URL", "REDIS_URL")
+URL_SETTINGS = ("DATABASE_URL", "REDIS_URL", "N8N_URL")
 
 
 def secrets_in(settings: Mapping[str, str]) -> dict[str, str]:
-    """Setting name -> secret value, for the settings of one run."""
+    """Setting name -> secret value, for the settings of one run: the secret settings, and
+    each URL's password and secret query values as pumpflix reads them (a URL it refuses
+    must not be printed at all: its text after the scheme counts as the secret)."""
+    from pumpflix_cli.urls import UrlError, parse_url
+
     found = {name: settings[name] for name in SECRET_SETTINGS if len(settings.get(name, "")) >= 6}
     for name in URL_SETTINGS:
-        password = urlsplit(settings.get(name, "")).password
-        if password and len(password) >= 4:
-            found[f"{name} password"] = password
+        value = settings.get(name, "")
+        if not value:
+            continue
+        try:
+            secrets = parse_url(value).secrets()
+        except UrlError:
+            secrets = [value.partition("://")[2]]
+        for index, secret in enumerate(secrets):
+            if len(secret) >= 4:
+                found[f"{name} secret {index}"] = secret
     return found
 
 

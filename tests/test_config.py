@@ -70,7 +70,9 @@ def test_a_missing_env_file_is_a_usage_error(cli: CliRun, tmp_path: Path) -> Non
     ("name", "value", "expected"),
     [
         ("DATABASE_URL", "mysql://root@localhost/x", "unsupported scheme"),
-        ("DATABASE_URL", "postgresql://root@localhost:notaport/x", "malformed URL"),
+        ("DATABASE_URL", "postgresql://root@localhost:notaport/x", "URL does not parse"),
+        ("DATABASE_URL", "postgresql://root:12?x@localhost/x", "reads more than one way"),
+        ("REDIS_URL", "redis://localhost:6379/0#x", "percent-encode it as %23"),
         ("REDIS_URL", "http://localhost:6379", "unsupported scheme"),
         ("N8N_URL", "localhost:5678", "expected http"),
         ("PUMPFLIX_CACHE_TTL_USER", "soon", "PUMPFLIX_CACHE_TTL_USER"),

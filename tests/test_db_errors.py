@@ -20,6 +20,7 @@ passwords = st.text(string.ascii_uppercase + "-", min_size=8, max_size=24).map("
 
 REFUSALS = [
     'FATAL:  role "{name}" does not exist',
+    'FATAL:  role "{name}" is not permitted to log in',
     'FATAL:  password authentication failed for user "{name}"',
     "fe_sendauth: no password supplied",
     'FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "{name}", database "db"',

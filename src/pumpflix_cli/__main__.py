@@ -14,6 +14,7 @@ def main() -> None:
     # pydantic looks for plugins through every installed package's entry points on first
     # use; pumpflix uses none, and the scan costs a noticeable part of a short command.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    _scrub_uncaught_tracebacks()
     _hold_closed_stdout()
     from pumpflix_cli.errors import OutputError, Terminated
 
@@ -45,6 +46,29 @@ def main() -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     os._exit(code)
+
+
+def _scrub_uncaught_tracebacks() -> None:
+    """A traceback Python prints itself (an exception that escaped the error edge, or one
+    in a thread) goes through the same scrubbing as ours: messages cut to their primary
+    line, secrets masked."""
+    import threading
+
+    from pumpflix_cli.redact import format_exception
+
+    def print_exception(_kind: object, exc: BaseException, _tb: object) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(format_exception(exc))
+
+    def print_thread_exception(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None or isinstance(args.exc_value, SystemExit):
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"Exception in thread {name}:\n{format_exception(args.exc_value)}")
+
+    sys.excepthook = print_exception
+    threading.excepthook = print_thread_exception
 
 
 def _hold_closed_stdout() -> None:

@@ -3,6 +3,8 @@
 The platform's own names (``DATABASE_URL``, ``REDIS_URL``, ``N8N_URL``, ``N8N_API_KEY``)
 are read as they are; pumpflix's own settings carry the ``PUMPFLIX_`` prefix. Importing
 this module imports pydantic, so the CLI imports it only when a command needs settings.
+(A little over 300 lines: the settings, their checks and ``config show``'s view of them
+read best together.)
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pumpflix_cli.errors import ConfigError
-from pumpflix_cli.redact import mask_url, register_secret, scrub
+from pumpflix_cli.redact import register_secret, scrub
+from pumpflix_cli.urls import ParsedUrl, UrlError, mask_url, parse_url
 
 PREFIX = "PUMPFLIX_"
 # Variables with our prefix that belong to the project's tooling, not to the CLI.
@@ -85,36 +87,36 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        parts = _split_url(value)
+        parts = _parse_setting_url(value)
         if parts.scheme not in {"postgresql", "postgres", "postgresql+psycopg", "sqlite"}:
             raise ValueError(
                 f"unsupported scheme {parts.scheme!r} (use postgresql:// or sqlite:///path)"
             )
-        if parts.scheme != "sqlite" and not parts.hostname and "host=" not in parts.query:
+        if parts.scheme != "sqlite" and not parts.host and "host=" not in (parts.query or ""):
             raise ValueError("a PostgreSQL URL needs a host")
-        return value
+        return parts.canonical()
 
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        parts = _split_url(value)
+        parts = _parse_setting_url(value)
         if parts.scheme not in {"redis", "rediss", "unix"}:
             raise ValueError(f"unsupported scheme {parts.scheme!r} (use redis:// or rediss://)")
-        if parts.scheme != "unix" and not parts.hostname:
+        if parts.scheme != "unix" and not parts.host:
             raise ValueError("a Redis URL needs a host")
-        return value
+        return parts.canonical()
 
     @field_validator("n8n_url")
     @classmethod
     def _check_n8n_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        parts = _split_url(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
+        parts = _parse_setting_url(value)
+        if parts.scheme not in {"http", "https"} or not parts.host:
             raise ValueError("expected http://host[:port] or https://host[:port]")
-        return value.rstrip("/")
+        return parts.canonical().rstrip("/")
 
     @field_validator("cache_key")
     @classmethod
@@ -136,6 +138,21 @@ class Settings(BaseSettings):
         if any(ch.isspace() or ch in "*?[]{}\\" for ch in value):
             raise ValueError("must be without spaces, glob characters, backslashes or braces")
         return value
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> Settings:
+        """The second net (``redact.scrub``): every secret these settings hold is masked
+        wherever it shows up, in each form it may be written in."""
+        for field in URL_FIELDS:
+            url = getattr(self, field)
+            if url is not None:
+                for secret in parse_url(url).secrets():
+                    register_secret(secret)
+        for field in SECRET_FIELDS:
+            secret = getattr(self, field)
+            if secret is not None:
+                register_secret(secret.get_secret_value())
+        return self
 
     # --- derived ---------------------------------------------------------------------
 
@@ -161,14 +178,17 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
 
-def _split_url(value: str) -> Any:
+def _parse_setting_url(value: str) -> ParsedUrl:
+    """A URL setting read the one way it can be read (:mod:`pumpflix_cli.urls`); the
+    error names its scheme at most, never the value."""
     try:
-        parts = urlsplit(value)
-        _ = parts.port  # raises on a malformed port
-    except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
-    if not parts.scheme:
-        raise ValueError("malformed URL (no scheme)")
+        parts = parse_url(value)
+    except UrlError as exc:
+        raise ValueError(str(exc)) from None
+    if parts.fragment is not None:
+        raise ValueError(
+            f"the {parts.scheme}:// URL has a '#' (a fragment): percent-encode it as %23"
+        )
     return parts
 
 
@@ -299,8 +319,4 @@ def load_settings(env_file: Path | None = None) -> LoadedSettings:
             scrub(f"invalid setting {name}: {message}"),
             hint="pumpflix config show lists the settings and where each came from",
         ) from None
-    for field in SECRET_FIELDS:
-        secret = getattr(settings, field)
-        if secret is not None:
-            register_secret(secret.get_secret_value())
     return LoadedSettings(settings, path, file_values)

@@ -307,9 +307,13 @@ class Output:
             self.err_console.print(f"hint: {scrub(hint)}", style="dim", markup=False)
 
     def traceback(self) -> None:
-        import traceback
+        """The exception being handled, as ``redact.format_exception`` shows one: each
+        message cut to its primary line, the whole scrubbed."""
+        from pumpflix_cli.redact import format_exception
 
-        self.stderr.write(scrub(traceback.format_exc()))
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            self.stderr.write(format_exception(exc))
 
     def confirm(self, question: str) -> bool:
         from rich.prompt import Confirm

@@ -19,7 +19,7 @@ from pumpflix_cli.errors import (
     ServiceTimeoutError,
     ServiceUnavailableError,
 )
-from pumpflix_cli.redact import mask_url, scrub
+from pumpflix_cli.redact import error_text, mask_url
 
 if TYPE_CHECKING:
     from pumpflix_cli.config import Settings
@@ -51,7 +51,8 @@ def connect(settings: Settings) -> RedisClient:
         "retry": _retry(),
     }
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, **options)
+        with translate_errors(settings.redis_url):  # a Cluster client connects at once
+            return RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, health_check_interval=0, **options)
 
 
@@ -70,17 +71,17 @@ def translate_errors(url: str) -> Iterator[None]:
             SERVICE, f"the server rejected our credentials ({where})", hint="check REDIS_URL"
         ) from exc
     except redis.TimeoutError as exc:
-        raise ServiceTimeoutError(SERVICE, f"timed out ({where}): {scrub(str(exc))}") from exc
+        raise ServiceTimeoutError(SERVICE, f"timed out ({where}): {error_text(exc)}") from exc
     except redis.exceptions.AskError as exc:  # MOVED / ASK: a Cluster node, spoken to as one
         raise ServiceUnavailableError(
             SERVICE,
             f"{where} is a node of a Redis Cluster",
             hint="set PUMPFLIX_REDIS_CLUSTER=1",
         ) from exc
-    except redis.RedisError as exc:
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
         raise ServiceUnavailableError(
             SERVICE,
-            f"cannot use the cache ({where}): {scrub(str(exc)) or type(exc).__name__}",
+            f"cannot use the cache ({where}): {error_text(exc)}",
             hint="is Redis running and REDIS_URL right? pumpflix doctor checks it",
         ) from exc
 

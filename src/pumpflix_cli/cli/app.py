@@ -19,7 +19,7 @@ from pumpflix_cli.context import AppContext
 from pumpflix_cli.errors import OutputError, PumpflixError, Terminated
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.output import Output, ReaderStopped
-from pumpflix_cli.redact import scrub
+from pumpflix_cli.redact import error_text
 
 if TYPE_CHECKING:  # Typer vendors Click; its Context is the base of typer.Context
     from typer._click.core import Context as ClickContext
@@ -63,7 +63,7 @@ class PumpflixGroup(TyperGroup):
             if output.verbose or _debug():
                 output.traceback()
             output.error(
-                f"unexpected {type(exc).__name__}: {scrub(str(exc))}",
+                f"unexpected {type(exc).__name__}: {error_text(exc)}",
                 "run again with --verbose for the traceback, and report it",
             )
             ctx.exit(int(ExitCode.FAILURE))

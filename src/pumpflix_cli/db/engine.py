@@ -24,7 +24,7 @@ from pumpflix_cli.errors import (
     WriteContentionError,
 )
 from pumpflix_cli.files import make_folder
-from pumpflix_cli.redact import mask_url, scrub
+from pumpflix_cli.redact import error_text, mask_url
 
 if TYPE_CHECKING:
     from pumpflix_cli.config import Settings
@@ -38,18 +38,13 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def _first_line(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return scrub(lines[0] if lines else type(original).__name__)
-
-
 # What PostgreSQL says when it refuses who we are (SQLSTATE class 28, which psycopg does
 # not carry on a failed connection): a wrong or missing password, a role that does not
-# exist, a pg_hba.conf rule against us. Exit 77, not "is the server running?".
+# exist or may not log in, a pg_hba.conf rule against us. Exit 77, not "is the server
+# running?".
 _CREDENTIAL_REFUSALS = re.compile(
     r"password authentication failed|no password supplied|pg_hba\.conf"
-    r'|\brole "[^"]*" does not exist'
+    r'|\brole "[^"]*" (?:does not exist|is not permitted to log in)'
 )
 
 
@@ -74,7 +69,7 @@ class DatabaseErrorTranslator:
         self.url = url
 
     def translate(self, exc: SQLAlchemyError) -> PumpflixError:
-        reason = _first_line(exc)
+        reason = error_text(exc)  # never DETAIL/CONTEXT/QUERY: they quote row data
         lowered = reason.lower()
         where = mask_url(self.url)
         if _credentials_rejected(exc, lowered):
@@ -156,7 +151,7 @@ class Database:
                 make_folder(Path(url.database).expanduser().parent)
             # Writers queue for SQLite's one write lock, as long as the lock timeout.
             wait = self.settings.lock_timeout
-            engine = create_engine(url, connect_args={"timeout": wait})
+            engine = create_engine(url, connect_args={"timeout": wait}, hide_parameters=True)
             event.listen(engine, "connect", _sqlite_pragmas(round(wait * 1000)))
             event.listen(engine, "begin", _sqlite_begin_immediate)
             return engine
@@ -164,7 +159,11 @@ class Database:
             "connect_timeout": max(1, round(self.settings.db_timeout)),
             "application_name": "pumpflix",
         }
-        return create_engine(url, connect_args=connect_args, pool_pre_ping=False)
+        # hide_parameters: SQLAlchemy's errors otherwise quote every value written (a
+        # workflow and the tokens in it) in a "[parameters: …]" line.
+        return create_engine(
+            url, connect_args=connect_args, pool_pre_ping=False, hide_parameters=True
+        )
 
     @contextmanager
     def errors(self) -> Iterator[None]:

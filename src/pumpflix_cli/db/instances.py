@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink, Template
 from pumpflix_cli.records import EventRecord, InstanceRecord, as_utc, utcnow
+from pumpflix_cli.redact import scrub
 from pumpflix_cli.references import MAX_CANDIDATES, parse_reference
 
 # Every column but the final JSON: what lists need.
@@ -96,7 +97,11 @@ class InstanceStore:
         )
 
     def update(self, instance_id: str, **values: Any) -> None:
-        """Set columns of one instance (``status``, ``error``, ``output``, n8n ids, times)."""
+        """Set columns of one instance (``status``, ``error``, ``output``, n8n ids, times).
+        An error is scrubbed of secrets before it is stored: it may quote a driver, n8n or
+        a URL, and ``instances list`` prints it."""
+        if isinstance(values.get("error"), str):
+            values["error"] = scrub(values["error"])
         self.session.execute(
             update(Instance)
             .where(Instance.id == uuid.UUID(instance_id))
@@ -116,7 +121,7 @@ class InstanceStore:
                     "level": event.level,
                     "source": event.source,
                     "node_name": event.node,
-                    "message": event.message,
+                    "message": scrub(event.message),
                     "data": event.data,
                 }
                 for event in events

@@ -24,7 +24,8 @@ from pumpflix_cli.errors import (
     ServiceUnavailableError,
     ServiceUnreachableError,
 )
-from pumpflix_cli.redact import register_secret, scrub
+from pumpflix_cli.redact import error_text, register_secret, scrub
+from pumpflix_cli.urls import parse_url
 
 SERVICE = "n8n"
 API = "/api/v1"
@@ -85,10 +86,19 @@ class N8nTransport:
         backoff: float = BACKOFF,
         concurrency: int = CONCURRENCY,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        url = parse_url(base_url.rstrip("/"))
+        # What we print and record (links are keyed by it): never a credential. httpx gets
+        # the URL without its user info and the credentials as basic auth, so no request
+        # URL it builds (or quotes in an error) holds them either.
+        self.base_url = url.masked()
         self._api_key = api_key
         self._timeout = timeout
         register_secret(api_key)
+        for secret in url.secrets():
+            register_secret(secret)
+        auth = None
+        if url.raw_userinfo:
+            auth = httpx.BasicAuth(url.username or "", url.password or "")
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.concurrency = max(1, concurrency)
@@ -96,7 +106,8 @@ class N8nTransport:
         if api_key:
             headers["X-N8N-API-KEY"] = api_key
         self._http = httpx.Client(
-            base_url=self.base_url,
+            base_url=url.without_userinfo(),
+            auth=auth,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
@@ -165,7 +176,7 @@ class N8nTransport:
                 f"{method} {path} timed out at {self.base_url}",
                 hint="n8n is slow or stuck; PUMPFLIX_N8N_TIMEOUT sets the limit (seconds)",
             )
-        reason = scrub(str(exc)) or type(exc).__name__
+        reason = error_text(exc)
         return ServiceUnreachableError(
             SERVICE,
             f"cannot reach n8n at {self.base_url} ({reason})",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pumpflix_cli.errors import PumpflixError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import camel_json
-from pumpflix_cli.redact import mask_url, scrub
+from pumpflix_cli.redact import error_text, mask_url, scrub
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.client import RedisClient
@@ -50,7 +50,7 @@ class ServiceHealth:
 def _failure(exc: Exception) -> str:
     if isinstance(exc, PumpflixError):
         return scrub(exc.message)
-    return scrub(f"{type(exc).__name__}: {exc}")
+    return f"{type(exc).__name__}: {error_text(exc)}"
 
 
 def check_database(services: Services) -> tuple[str, ServiceHealth]:
@@ -98,7 +98,7 @@ def check_n8n(services: Services) -> ServiceHealth:
     settings = services.settings
     if settings.n8n_url is None:
         return ServiceHealth(configured=False, ok=False, error="N8N_URL is not set")
-    health = ServiceHealth(configured=True, ok=False, url=settings.n8n_url)
+    health = ServiceHealth(configured=True, ok=False, url=mask_url(settings.n8n_url))
     try:
         status = services.n8n().status()
         health.version, health.latency_ms = status.version, status.latency_ms

@@ -20,6 +20,7 @@ from pumpflix_cli.errors import PumpflixError, ServiceTimeoutError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.n8n.client import N8nRejectedError
 from pumpflix_cli.records import EventRecord, InstanceRecord, camel_json
+from pumpflix_cli.redact import scrub
 from pumpflix_cli.services.instances.executions import (
     Clock,
     InstanceRecorder,
@@ -149,8 +150,11 @@ class _Run:
             if self.entry.kind != "app":
                 self.call(workflow_id)
         except PumpflixError as exc:
-            self.recorder.update(status="error", error=exc.message, finished_at=datetime.now(UTC))
-            self.recorder.step(f"failed: {exc.message}", level="error")
+            # Scrubbed before it is recorded: the row (which the store scrubs as well) and
+            # the record in memory, which the run's report prints, both carry it.
+            message = scrub(exc.message)
+            self.recorder.update(status="error", error=message, finished_at=datetime.now(UTC))
+            self.recorder.step(f"failed: {message}", level="error")
             self.outcome.problem = exc
         except KeyboardInterrupt:
             self.recorder.step(
