@@ -13,7 +13,7 @@ def main() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     _hold_closed_stdout()
     from pumpflix_cli.errors import OutputError
-    from pumpflix_cli.output import ReaderStopped, guard_stdout
+    from pumpflix_cli.streams import ReaderStopped, guard_stdout
 
     # Every writer (ours, Typer's help, --version) goes through the guard: a reader that
     # stopped early ends quietly, a write that fails is one line naming stdout (exit 74).

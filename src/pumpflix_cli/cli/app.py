@@ -18,8 +18,9 @@ from pumpflix_cli.cli import cache, config, db, doctor, instances, n8n, template
 from pumpflix_cli.context import AppContext
 from pumpflix_cli.errors import OutputError, PumpflixError
 from pumpflix_cli.exit_codes import ExitCode
-from pumpflix_cli.output import Output, ReaderStopped
+from pumpflix_cli.output import Output
 from pumpflix_cli.redact import scrub
+from pumpflix_cli.streams import ReaderStopped
 
 if TYPE_CHECKING:  # Typer vendors Click; its Context is the base of typer.Context
     from typer._click.core import Context as ClickContext
