@@ -25,6 +25,23 @@ from pumpflix_cli.streams import ReaderStopped
 if TYPE_CHECKING:  # Typer vendors Click; its Context is the base of typer.Context
     from typer._click.core import Context as ClickContext
 
+
+def _flags_take_no_value() -> None:
+    """Typer's rich help prints a type after every option, flags included (``--json
+    <bool>``), which reads as if a flag took a value; ``--json true`` is then refused. A
+    flag has no value, so its help shows none, as Click's plain help does."""
+    from typer.core import TyperOption
+
+    typed = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: ClickContext) -> str | None:
+        return None if self.is_flag or self.count else typed(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
 # Accepted anywhere on the line (`pumpflix cache warm --quiet`, as cron lines are written).
 GLOBAL_FLAGS = frozenset({"--quiet", "-q", "--verbose", "-v"})
 
