@@ -26,6 +26,7 @@ def delete(
 ) -> None:
     """Delete templates and their history (exit 4 while instances use one, unless --force)."""
     from pumpflix_cli.errors import ConflictError
+    from pumpflix_cli.output import plural
     from pumpflix_cli.services.templates.library import TemplatesInUseError
 
     app_ = app_context(ctx, json_output=json)
@@ -33,7 +34,7 @@ def delete(
     library = app_.library()
     records = library.resolve_many(refs)
     names = ", ".join(f"'{r.name}' ({r.source_type})" for r in records)
-    confirm_destructive(out, f"Delete {len(records)} template(s): {names}?", yes=yes)
+    confirm_destructive(out, f"Delete {plural(len(records), 'template')}: {names}?", yes=yes)
     try:
         deleted = library.delete(records, force=force)
     except TemplatesInUseError as exc:
@@ -41,5 +42,5 @@ def delete(
         raise ConflictError(exc.message, hint=hint) from None
     out.emit(
         {"deleted": len(deleted), "ids": [r.id for r in deleted]},
-        lambda: out.text(f"deleted {len(deleted)} template(s)"),
+        lambda: out.text(f"deleted {plural(len(deleted), 'template')}"),
     )
