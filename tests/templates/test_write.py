@@ -50,7 +50,7 @@ def test_delete_is_refused_while_instances_use_the_template(
     _add_instance(template["id"])
     result = cli("templates", "delete", "In use", "--yes")
     assert result.exit_code == ExitCode.CONFLICT
-    assert "instances use 'In use' (1 instances)" in result.stderr
+    assert "instances use 'In use' (1 instance)" in result.stderr
     assert "hint: --force deletes anyway" in result.stderr
     assert cli("templates", "delete", "In use", "--yes", "--force").exit_code == 0
     assert list_json(cli) == []
