@@ -196,3 +196,22 @@ def test_hostile_text_in_a_template_never_reaches_the_terminal_raw(
         assert f"Set {value}" in [node["name"] for node in exported[0]["nodes"]]
     for result in results:
         assert not raw_controls(result.stdout + result.stderr), result.output
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=hostile())
+def test_what_was_typed_is_quoted_escaped_in_usage_errors(cli: CliRun, value: str) -> None:
+    typed = value.replace("\x00", "")  # argv cannot hold a NUL
+    for args in (
+        ["templates", "list", f"--x{typed}"],
+        [f"--y{typed}"],
+        [f"cmd{typed}"],
+        ["templates", "list", "--limit", typed],
+        ["templates", "list", "--type", typed],
+        ["templates", "show", f"Named {typed}"],
+    ):
+        result = cli(*args)
+        assert result.exit_code in {2, 3}, result.output
+        assert not raw_controls(result.stdout + result.stderr), (args, result.output)

@@ -21,6 +21,7 @@ from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.output import Output
 from pumpflix_cli.redact import scrub
 from pumpflix_cli.streams import ReaderStopped
+from pumpflix_cli.text import printable
 
 if TYPE_CHECKING:  # Typer vendors Click; its Context is the base of typer.Context
     from typer._click.core import Context as ClickContext
@@ -52,7 +53,10 @@ class PumpflixGroup(TyperGroup):
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if ctx.parent is None:
             args = _hoist_global_flags(args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:
+            raise _shown(exc) from None
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -68,8 +72,10 @@ class PumpflixGroup(TyperGroup):
         except ReaderStopped:  # `| head -c1`: the reader chose to stop, so do we, quietly
             silence_stdout()
             ctx.exit(int(ExitCode.OK))
-        except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own flow
+        except (typer.Exit, typer.Abort):  # Typer's own flow
             raise
+        except typer.TyperException as exc:  # a usage error: Typer prints it
+            raise _shown(exc) from None
         except KeyboardInterrupt:
             _output_of(ctx).error("interrupted")
             ctx.exit(130)
@@ -86,6 +92,13 @@ class PumpflixGroup(TyperGroup):
             app = ctx.find_object(AppContext)
             if app is not None:
                 app.close()
+
+
+def _shown(exc: typer.TyperException) -> typer.TyperException:
+    """A usage error as Typer will print it, quoting what was typed (``No such option:
+    --x\\u202e``) with its control characters escaped, as everything we print."""
+    exc.message = printable(exc.message)
+    return exc
 
 
 def silence_stdout() -> None:
