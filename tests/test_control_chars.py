@@ -114,7 +114,7 @@ def test_nothing_printed_for_a_person_carries_a_raw_control(name: str, value: st
 
 
 @pytest.mark.parametrize("name", sorted(PRINTERS))
-@pytest.mark.parametrize("value", ["[red]boom[/red]", "[/]", "[bold]", "\x1b[8mhidden"])
+@pytest.mark.parametrize("value", ["[red]boom[/red]", "[/]", "[bold]", ":smile:", "\x1b[8mhidden"])
 def test_user_values_are_never_markup(name: str, value: str) -> None:
     text = printed(PRINTERS[name], value)
     assert (json_text(value)[1:-1] if name == "block" else printable(value)) in text

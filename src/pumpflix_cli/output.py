@@ -99,7 +99,7 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
-            console = Console(file=self.stdout, highlight=False, soft_wrap=False)
+            console = Console(file=self.stdout, highlight=False, emoji=False, soft_wrap=False)
             if not console.is_terminal:
                 console.width = PIPED_WIDTH
             self._out = console
@@ -110,7 +110,7 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(file=self.stderr, highlight=False, soft_wrap=True)
+            self._err = Console(file=self.stderr, highlight=False, emoji=False, soft_wrap=True)
         return self._err
 
     # --- data (stdout) ---------------------------------------------------------------
