@@ -391,3 +391,28 @@ def test_sentences_are_never_split(cli: CliRun, tmp_path: Path, width: int) -> N
     assert "broken-" + "x" * 80 + ".json: " in failed
     out, _, _ = run_at(cli, width, "templates", "export", "--out", str(tmp_path / "e" / ("d" * 90)))
     assert f"exported 3 templates to {tmp_path / 'e' / ('d' * 90)}" in out.splitlines()
+
+
+SENTENCES: dict[str, Any] = {
+    "text": lambda out, m: out.text(m),
+    "line": lambda out, m: out.line(m),
+    "info": lambda out, m: out.info(m),
+    "success": lambda out, m: out.success(m),
+    "warn": lambda out, m: out.warn(m),
+    "failure": lambda out, m: out.failure(m),
+    "error": lambda out, m: out.error(m, hint=m),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SENTENCES))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_sentence_is_folded_at_the_terminal_width(
+    name: str, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {**TERMINAL, "COLUMNS": str(width)}.items():
+        monkeypatch.setenv(key, value)
+    message = "created 3, updated 0, unchanged 0 " + "and a long tail of words " * 12
+    stdout, stderr = io.StringIO(), io.StringIO()
+    SENTENCES[name](Output(stdout=stdout, stderr=stderr), message.strip())
+    lines = [line for line in CSI.sub("", stdout.getvalue() + stderr.getvalue()).splitlines()]
+    assert lines and all(line.endswith(message.strip()) for line in lines), lines
