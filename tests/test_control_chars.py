@@ -190,8 +190,9 @@ def test_hostile_text_in_a_template_never_reaches_the_terminal_raw(
         ref = created[0]["id"]
         results += [cli("templates", "show", ref), cli("templates", "export", ref, "--out", "-")]
         shown = json.loads(cli("templates", "show", ref, "--json").stdout)
-        assert shown["description"] == value, "JSON round-trips the exact string"
-        assert printable(value) in results[-2].stdout
+        kept = value.strip() or None  # import trims a description, as every text field
+        assert shown["description"] == kept, "JSON round-trips the exact string"
+        assert kept is None or printable(kept) in results[-2].stdout
         exported = json.loads(results[-1].stdout)
         assert f"Set {value}" in [node["name"] for node in exported[0]["nodes"]]
     for result in results:
