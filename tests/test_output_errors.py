@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from pumpflix_cli.errors import OutputError
 from pumpflix_cli.exit_codes import ExitCode
-from pumpflix_cli.output import Output, ReaderStopped
+from pumpflix_cli.output import Output
+from pumpflix_cli.streams import ReaderStopped
 from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import PUMPFLIX, import_json, subprocess_env

@@ -19,7 +19,7 @@ def main() -> None:
     from pumpflix_cli.errors import OutputError, Terminated
 
     signal.signal(signal.SIGTERM, _raise_terminated(Terminated))
-    from pumpflix_cli.output import ReaderStopped, guard_stdout
+    from pumpflix_cli.streams import ReaderStopped, guard_stdout
 
     # Every writer (ours, Typer's help, --version) goes through the guard: a reader that
     # stopped early ends quietly, a write that fails is one line naming stdout (exit 74).

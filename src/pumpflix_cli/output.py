@@ -3,22 +3,43 @@
 With ``--json`` stdout holds exactly one JSON document (or JSON lines) and nothing else.
 Rich renders tables for people; it honours ``NO_COLOR`` and drops styling when the stream
 is not a terminal.
+
+Everything printed for a person passes through :func:`pumpflix_cli.text.printable` here,
+where values become text, so no command can forget it: a control or bidi character in a
+name, a path or an error shows as ``\\x1b`` / ``\\u202e``, never acts on the terminal. User
+values are never read as Rich markup (``[red]`` in a name prints as it is). Sentences are
+never folded at the terminal's width; tables fit it (:mod:`pumpflix_cli.tables`) on a
+terminal and are printed whole, one line a row, when stdout is piped.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from textwrap import indent
 from typing import TYPE_CHECKING, Any, TextIO
 from uuid import UUID
 
-from pumpflix_cli.errors import OutputError
 from pumpflix_cli.redact import scrub
+from pumpflix_cli.streams import guard_stdout
+from pumpflix_cli.tables import Column, fit_columns
+from pumpflix_cli.text import (
+    format_duration,
+    format_size,
+    format_time,
+    json_text,
+    plural,
+    printable,
+    printable_lines,
+)
+
+__all__ = ["Column", "Output", "format_duration", "format_size", "format_time", "plural"]
+
+# Piped stdout is read by scripts: rows are never folded or cut, whatever COLUMNS says.
+PIPED_WIDTH = 1_000_000
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,128 +59,7 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(data: Any, *, indent: int | None = 2) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_default)
-
-
-# --- the formats people read (one of each, for every command) --------------------------
-
-TIME_FORMATS = {
-    "minute": "%Y-%m-%d %H:%M",
-    "second": "%Y-%m-%d %H:%M:%S",
-    "ms": "%Y-%m-%d %H:%M:%S.%f",
-    "clock": "%H:%M:%S.%f",
-}
-
-
-def format_time(value: datetime | str | None, precision: str = "second") -> str:
-    """A timestamp in UTC as people read it (``2026-12-02 06:36:11``), or ``""``.
-
-    ``precision`` is one of ``minute``, ``second``, ``ms`` (with milliseconds) and
-    ``clock`` (the time of day with milliseconds, for a run's nodes)."""
-    if value is None or value == "":
-        return ""
-    from pumpflix_cli.records import as_utc, parse_utc
-
-    if isinstance(value, str):
-        moment = parse_utc(value)
-    else:
-        aware = as_utc(value)
-        assert aware is not None
-        moment = aware.astimezone(UTC)
-    text = moment.strftime(TIME_FORMATS[precision])
-    return text[:-3] if precision in {"ms", "clock"} else text
-
-
-def format_size(count: int) -> str:
-    """Bytes as ``512 B``, ``1.5 KB``, ``2.0 MB``, ``1.1 GB``."""
-    size = float(count)
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
-
-
-def format_duration(seconds: float, precision: str = "auto") -> str:
-    """A span as ``850 ms``, ``12.3 s``, ``4m05s`` or ``2h03m``.
-
-    ``precision="second"`` keeps whole minutes and seconds under a minute too (``0m05s``),
-    for spans counted in whole seconds such as a TTL."""
-    if precision == "auto" and seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if precision == "auto" and seconds < 60:
-        return f"{seconds:.1f} s"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}h{rest // 60:02}m" if hours else f"{rest // 60}m{rest % 60:02}s"
-
-
-class ReaderStopped(Exception):  # noqa: N818 - a way to end, not a failure
-    """The reader of stdout closed it (``| head -c1``): the command ends quietly, exit 0."""
-
-
-class _ClosedStream:
-    """Stands in for a stdout that was closed before the process started (``>&-``)."""
-
-    encoding = "utf-8"
-    errors = "strict"
-
-    def write(self, _text: str) -> int:
-        raise OutputError("stdout", "it is closed")
-
-    def writelines(self, _lines: Iterable[str]) -> None:
-        raise OutputError("stdout", "it is closed")
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-
-class GuardedStream:
-    """stdout as commands see it: a reader that stops early raises :class:`ReaderStopped`,
-    any other failed write an :class:`OutputError` naming stdout (exit 74), never a raw
-    ``OSError`` that the edge would call unexpected."""
-
-    def __init__(self, stream: Any, name: str = "stdout") -> None:
-        self._stream = stream
-        self._name = name
-
-    def _failed(self, exc: OSError) -> Exception:
-        if isinstance(exc, BrokenPipeError):
-            return ReaderStopped()
-        return OutputError.of(self._name, exc)
-
-    def write(self, text: str) -> int:
-        try:
-            return int(self._stream.write(text))
-        except OSError as exc:
-            raise self._failed(exc) from exc
-        except ValueError as exc:  # "I/O operation on closed file"
-            raise OutputError(self._name, "it is closed") from exc
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            raise self._failed(exc) from exc
-        except ValueError as exc:
-            raise OutputError(self._name, "it is closed") from exc
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-def guard_stdout(stream: Any) -> Any:
-    """``stream`` (or a stand-in when it is missing) wrapped as :class:`GuardedStream`."""
-    if isinstance(stream, GuardedStream):
-        return stream
-    return GuardedStream(_ClosedStream() if stream is None else stream)
+    return json_text(data, indent=indent, default=_json_default)
 
 
 class Output:
@@ -199,7 +99,10 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(file=self.stdout, highlight=False, soft_wrap=False)
+            console = Console(file=self.stdout, highlight=False, emoji=False, soft_wrap=False)
+            if not console.is_terminal:
+                console.width = PIPED_WIDTH
+            self._out = console
         return self._out
 
     @property
@@ -207,7 +110,7 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(file=self.stderr, highlight=False, soft_wrap=True)
+            self._err = Console(file=self.stderr, highlight=False, emoji=False, soft_wrap=True)
         return self._err
 
     # --- data (stdout) ---------------------------------------------------------------
@@ -244,67 +147,102 @@ class Output:
 
     def table(
         self,
-        columns: Sequence[str],
+        columns: Sequence[Column | str],
         rows: Sequence[Sequence[Any]],
         *,
         title: str | None = None,
         show_header: bool = True,
-        no_wrap: Sequence[str] = (),
     ) -> None:
-        """A table; columns named in ``no_wrap`` keep their cells on one line."""
+        """A table, one line a row: on a terminal the least important columns are dropped
+        and long cells cut (:func:`pumpflix_cli.tables.fit_columns`); piped, it is whole."""
+        from rich.cells import cell_len
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=title, header_style="bold", show_header=show_header)
-        for column in columns:
-            table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
-        for row in rows:
-            # Cells are data, never markup: "boom [line 1]" must print as it is.
-            table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
-        self.console.print(table)
+        specs = [c if isinstance(c, Column) else Column(c) for c in columns]
+        # Cells are data, never markup: "boom [line 1]" must print as it is.
+        cells = [[printable("" if cell is None else str(cell)) for cell in row] for row in rows]
+        natural = [
+            max(1, cell_len(spec.header) if show_header else 0, *(cell_len(r[i]) for r in cells))
+            for i, spec in enumerate(specs)
+        ]
+        console = self.console
+        widths = fit_columns(specs, natural, console.width) if console.is_terminal else natural
+        kept = [i for i, width in enumerate(widths) if width is not None]
+        table = Table(
+            title=Text(printable(title)) if title else None,
+            header_style="bold",
+            show_header=show_header,
+        )
+        for i in kept:
+            wraps = specs[i].fit == "wrap"
+            table.add_column(
+                Text(specs[i].header),
+                width=widths[i],
+                no_wrap=not wraps,
+                overflow="fold" if wraps else "ellipsis",
+            )
+        for row in cells:
+            table.add_row(*(Text(row[i]) for i in kept))
+        console.print(table)
 
     def fields(self, items: Mapping[str, Any], *, title: str | None = None) -> None:
-        """A two-column key/value table, for one object."""
+        """A two-column key/value table, for one object; values fold rather than get cut."""
         self.table(
-            ["", ""], [(key, value) for key, value in items.items()], title=title, show_header=False
+            [Column(""), Column("", fit="wrap")],
+            [(key, value) for key, value in items.items()],
+            title=title,
+            show_header=False,
         )
 
     def text(self, message: str) -> None:
-        """Plain human output on stdout (never used in ``--json`` mode)."""
-        self.console.print(message, markup=False)
+        """A sentence on stdout (never used in ``--json`` mode), never folded at the
+        terminal's width."""
+        self.console.print(printable(message), markup=False, highlight=False, soft_wrap=True)
 
     def line(self, text: str) -> None:
-        """Text on stdout as it is, never folded at the terminal's width (logs are grepped,
-        JSON is copied)."""
-        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        """One line on stdout as it is, never folded at the terminal's width (logs are
+        grepped)."""
+        self.console.print(printable(text), markup=False, highlight=False, soft_wrap=True)
+
+    def block(self, text: str) -> None:
+        """Lines on stdout as they are (JSON to copy), each made printable."""
+        self.console.print(printable_lines(text), markup=False, highlight=False, soft_wrap=True)
 
     # --- diagnostics (stderr) --------------------------------------------------------
 
+    def _say(self, message: str, style: str | None = None) -> None:
+        """One line on stderr: secrets scrubbed, control characters escaped, not markup,
+        never folded at the terminal's width."""
+        self.err_console.print(
+            printable(scrub(message)), style=style, markup=False, highlight=False, soft_wrap=True
+        )
+
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err_console.print(scrub(message), markup=False)
+            self._say(message)
 
     def success(self, message: str) -> None:
         if not self.quiet:
-            self.err_console.print(scrub(message), style="green", markup=False)
+            self._say(message, "green")
 
     def debug(self, message: str) -> None:
         if self.verbose:
-            self.err_console.print(scrub(message), style="dim", markup=False)
+            self._say(message, "dim")
 
     def warn(self, message: str) -> None:
         """Warnings are printed even with ``--quiet``: cron mail should carry them."""
-        self.err_console.print(f"warning: {scrub(message)}", style="yellow", markup=False)
+        self._say(f"warning: {message}", "yellow")
 
     def failure(self, message: str, *, style: str = "red") -> None:
         """One item that failed (``failed: a.json: …``), or a verdict that the operation did
         not hold; printed even with ``--quiet``."""
-        self.err_console.print(scrub(message), style=style, markup=False)
+        self._say(message, style)
 
     def error(self, message: str, hint: str | None = None) -> None:
-        self.err_console.print(f"error: {scrub(message)}", style="bold red", markup=False)
+        self._say(f"error: {message}", "bold red")
         if hint:
-            self.err_console.print(f"hint: {scrub(hint)}", style="dim", markup=False)
+            self._say(f"hint: {hint}", "dim")
 
     def traceback(self) -> None:
         """The exception being handled, as ``redact.format_exception`` shows one: each
@@ -313,12 +251,14 @@ class Output:
 
         exc = sys.exc_info()[1]
         if exc is not None:
-            self.stderr.write(format_exception(exc))
+            self.stderr.write(printable_lines(format_exception(exc)))
 
     def confirm(self, question: str) -> bool:
         from rich.prompt import Confirm
+        from rich.text import Text
 
-        return Confirm.ask(question, console=self.err_console, default=False)
+        prompt = Text(printable(scrub(question)))  # a name in it is never markup
+        return Confirm.ask(prompt, console=self.err_console, default=False)
 
     @property
     def interactive(self) -> bool:
@@ -341,7 +281,7 @@ class Output:
         )
 
         progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -349,5 +289,5 @@ class Output:
             transient=True,
         )
         with progress:
-            task = progress.add_task(description, total=total)
+            task = progress.add_task(printable(description), total=total)
             yield lambda n: progress.advance(task, n)

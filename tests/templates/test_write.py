@@ -52,7 +52,7 @@ def test_delete_is_refused_while_instances_use_the_template(
     _add_instance(template["id"])
     result = cli("templates", "delete", "In use", "--yes")
     assert result.exit_code == ExitCode.CONFLICT
-    assert "instances use 'In use' (1 instances)" in result.stderr
+    assert "instances use 'In use' (1 instance)" in result.stderr
     assert "hint: --force deletes anyway" in result.stderr
     assert cli("templates", "delete", "In use", "--yes", "--force").exit_code == 0
     assert list_json(cli) == []
@@ -90,9 +90,9 @@ def test_a_bulk_delete_asks_naming_a_few_and_counting_the_rest() -> None:
     from pumpflix_cli.cli.templates.delete import describe_doomed
 
     records = [TemplateRecord(str(i), f"T{i}", "user", 1, "h") for i in range(7)]
-    assert describe_doomed(records[:1]) == "1 template(s): 'T0' (user)"
+    assert describe_doomed(records[:1]) == "1 template: 'T0' (user)"
     assert describe_doomed(records) == (
-        "7 template(s): 'T0' (user), 'T1' (user), 'T2' (user), 'T3' (user), 'T4' (user) and 2 more"
+        "7 templates: 'T0' (user), 'T1' (user), 'T2' (user), 'T3' (user), 'T4' (user) and 2 more"
     )
 
 

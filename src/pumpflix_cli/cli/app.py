@@ -18,11 +18,30 @@ from pumpflix_cli.cli import cache, config, db, doctor, instances, n8n, template
 from pumpflix_cli.context import AppContext
 from pumpflix_cli.errors import OutputError, PumpflixError, Terminated
 from pumpflix_cli.exit_codes import ExitCode
-from pumpflix_cli.output import Output, ReaderStopped
+from pumpflix_cli.output import Output
 from pumpflix_cli.redact import error_text
+from pumpflix_cli.streams import ReaderStopped
+from pumpflix_cli.text import printable
 
 if TYPE_CHECKING:  # Typer vendors Click; its Context is the base of typer.Context
     from typer._click.core import Context as ClickContext
+
+
+def _flags_take_no_value() -> None:
+    """Typer's rich help prints a type after every option, flags included (``--json
+    <bool>``), which reads as if a flag took a value; ``--json true`` is then refused. A
+    flag has no value, so its help shows none, as Click's plain help does."""
+    from typer.core import TyperOption
+
+    typed = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: ClickContext) -> str | None:
+        return None if self.is_flag or self.count else typed(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 
 # Accepted anywhere on the line (`pumpflix cache warm --quiet`, as cron lines are written).
 GLOBAL_FLAGS = frozenset({"--quiet", "-q", "--verbose", "-v"})
@@ -34,7 +53,10 @@ class PumpflixGroup(TyperGroup):
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if ctx.parent is None:
             args = _hoist_global_flags(args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:
+            raise _shown(exc) from None
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -50,11 +72,13 @@ class PumpflixGroup(TyperGroup):
         except ReaderStopped:  # `| head -c1`: the reader chose to stop, so do we, quietly
             silence_stdout()
             ctx.exit(int(ExitCode.OK))
-        except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own flow
+        except (typer.Exit, typer.Abort):  # Typer's own flow
             raise
         except Terminated:
             _output_of(ctx).error("terminated")
             ctx.exit(int(ExitCode.TERMINATED))
+        except typer.TyperException as exc:  # a usage error: Typer prints it
+            raise _shown(exc) from None
         except KeyboardInterrupt:
             _output_of(ctx).error("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
@@ -71,6 +95,13 @@ class PumpflixGroup(TyperGroup):
             app = ctx.find_object(AppContext)
             if app is not None:
                 app.close()
+
+
+def _shown(exc: typer.TyperException) -> typer.TyperException:
+    """A usage error as Typer will print it, quoting what was typed (``No such option:
+    --x\\u202e``) with its control characters escaped, as everything we print."""
+    exc.message = printable(exc.message)
+    return exc
 
 
 def silence_stdout() -> None:

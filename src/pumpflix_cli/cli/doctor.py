@@ -39,4 +39,16 @@ def _render(out: Output, report: HealthReport) -> None:
         state = "ok" if health.ok else ("not configured" if not health.configured else "FAIL")
         latency = f"{health.latency_ms:.1f} ms" if health.latency_ms is not None else ""
         rows.append((name, state, health.version or "", latency, health.error or health.url or ""))
-    out.table(["service", "state", "version", "latency", "detail"], rows)
+    from pumpflix_cli.output import Column
+
+    out.table(
+        [
+            Column("service"),
+            Column("state"),
+            Column("version", 3, "text"),
+            Column("latency", 2),
+            # the error is why doctor was run: folded onto more lines, never cut
+            Column("detail", 1, "wrap"),
+        ],
+        rows,
+    )

@@ -22,6 +22,7 @@ def flush(
     json: JsonOption = False,
 ) -> None:
     """Delete pumpflix's keys (all, or one type's); other keys in Redis are left alone."""
+    from pumpflix_cli.output import plural
     from pumpflix_cli.redact import mask_url
     from pumpflix_cli.services.cache.inspect import CacheService
 
@@ -36,5 +37,5 @@ def flush(
     deleted = service.flush(types_of(type_))
     out.emit(
         {"deleted": deleted, "type": type_.value},
-        lambda: out.text(f"deleted {deleted} keys"),
+        lambda: out.text(f"deleted {plural(deleted, 'key')}"),
     )

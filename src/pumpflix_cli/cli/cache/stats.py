@@ -24,11 +24,19 @@ def stats(ctx: typer.Context, json: JsonOption = False) -> None:
 
 
 def _render(out: Output, found: CacheStats) -> None:
-    from pumpflix_cli.output import format_duration, format_size
+    from pumpflix_cli.output import Column, format_duration, format_size
 
-    columns = ["type", "hits", "misses", "ratio", "invalidated", "cached", "bytes", "TTL"]
     out.table(
-        columns,
+        [
+            Column("type"),
+            Column("hits", 1),
+            Column("misses", 1),
+            Column("ratio", 1),
+            Column("invalidated", 4),
+            Column("cached", 2),
+            Column("bytes", 3),
+            Column("TTL", 5),
+        ],
         [
             (
                 source_type,
@@ -42,7 +50,6 @@ def _render(out: Output, found: CacheStats) -> None:
             )
             for source_type, s in found.by_type.items()
         ],
-        no_wrap=columns,
     )
     warm = found.last_warm
     out.fields(
@@ -53,7 +60,13 @@ def _render(out: Output, found: CacheStats) -> None:
             "unreadable": found.unreadable,
             "last warm": "never"
             if warm is None
-            else f"{warm.get('at')}: {warm.get('warmed')} templates in {warm.get('seconds')} s"
+            else f"{warm.get('at')}: {_templates(warm.get('warmed'))} in {warm.get('seconds')} s"
             f" ({warm.get('host')})",
         }
     )
+
+
+def _templates(count: object) -> str:
+    from pumpflix_cli.output import plural
+
+    return plural(count, "template") if isinstance(count, int) else f"{count} templates"

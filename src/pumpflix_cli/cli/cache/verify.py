@@ -30,6 +30,8 @@ def verify(ctx: typer.Context, json: JsonOption = False) -> None:
 
 
 def _render(out: Output, report: VerifyReport) -> None:
+    from pumpflix_cli.output import plural
+
     for label, findings in (("stale", report.stale), ("orphaned", report.orphaned)):
         for finding in findings[:SHOWN]:
             out.text(f"{label}: {finding.key}: {finding.reason}")
@@ -37,7 +39,8 @@ def _render(out: Output, report: VerifyReport) -> None:
             out.text(f"… and {len(findings) - SHOWN} more {label}")
     indexes = ", ".join(f"{t} {state}" for t, state in report.indexes.items())
     out.text(
-        f"{report.checked} templates, {report.cached} cached, {len(report.missing)} not cached, "
+        f"{plural(report.checked, 'template')}, {report.cached} cached, "
+        f"{len(report.missing)} not cached, "
         f"{len(report.stale)} stale, {len(report.orphaned)} orphaned; lists: {indexes}"
     )
     if report.consistent:

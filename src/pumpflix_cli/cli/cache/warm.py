@@ -35,7 +35,10 @@ def warm(ctx: typer.Context, type_: TypeOption = TypeFilter.all, json: JsonOptio
 
 
 def _render(out: Output, report: WarmReport) -> None:
+    from pumpflix_cli.output import plural
+
     if out.quiet:
         return
     by_type = ", ".join(f"{t} {n}" for t, n in report.by_type.items())
-    out.text(f"warmed {report.warmed} templates ({by_type}) in {report.seconds:.2f} s")
+    warmed = plural(report.warmed, "template")
+    out.text(f"warmed {warmed} ({by_type}) in {report.seconds:.2f} s")

@@ -45,8 +45,15 @@ def show(ctx: typer.Context, json: JsonOption = False) -> None:
 
 
 def _render(out: Output, report: SettingsReport) -> None:
+    from pumpflix_cli.output import Column
+
     out.table(
-        ["setting", "value", "source", "meaning"],
+        [
+            Column("setting"),
+            Column("value", fit="wrap"),
+            Column("source", 1),
+            Column("meaning", 2, "text"),
+        ],
         [
             (row.variable, "-" if row.value is None else row.value, row.source, row.description)
             for row in report.rows

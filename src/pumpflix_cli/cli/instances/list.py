@@ -59,13 +59,21 @@ def list_(
 
 
 def _render(out: Output, records: list[InstanceRecord]) -> None:
-    from pumpflix_cli.output import format_time
+    from pumpflix_cli.output import Column, format_time
 
     if not records:
         out.info("no instances")
         return
     out.table(
-        ["id", "status", "template", "created", "n8n workflow", "execution", "error"],
+        [
+            Column("id"),
+            Column("status"),
+            Column("template", 1, "name"),
+            Column("created", 3),
+            Column("n8n workflow", 4),
+            Column("execution", 5),
+            Column("error", 2, "text"),
+        ],
         [
             (
                 r.short_id,
@@ -74,9 +82,8 @@ def _render(out: Output, records: list[InstanceRecord]) -> None:
                 format_time(r.created_at, "second"),
                 r.n8n_workflow_id,
                 r.n8n_execution_id,
-                (r.error or "")[:80],
+                r.error or "",
             )
             for r in records
         ],
-        no_wrap=("id", "status", "created", "n8n workflow", "execution"),
     )

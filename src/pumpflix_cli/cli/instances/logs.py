@@ -60,6 +60,7 @@ def _follow(
     app_: AppContext, record: InstanceRecord, node: str | None, max_wait: float | None
 ) -> None:
     from pumpflix_cli.errors import ServiceTimeoutError
+    from pumpflix_cli.output import plural
     from pumpflix_cli.services.instances.executions import follow
 
     out = app_.output
@@ -82,7 +83,7 @@ def _follow(
     elif result.reason == "deadline" and result.running:
         raise ServiceTimeoutError(
             "n8n",
-            f"{result.running} execution(s) still running after {max_wait:g} s",
+            f"{plural(result.running, 'execution')} still running after {max_wait:g} s",
             hint="follow again later",
         )
 

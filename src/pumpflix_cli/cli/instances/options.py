@@ -20,4 +20,4 @@ def render_json(out: Output, title: str, value: Any) -> None:
     from pumpflix_cli.output import to_json
 
     out.text(f"{title}:")
-    out.line(to_json(value))
+    out.block(to_json(value))

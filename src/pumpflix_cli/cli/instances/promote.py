@@ -70,16 +70,6 @@ def promote(
 
 
 def _render(out: Output, record: TemplateRecord) -> None:
-    out.fields(
-        {
-            "id": record.id,
-            "name": record.name,
-            "type": record.source_type,
-            "description": record.description or "",
-            "version": record.version,
-            "credentials": ", ".join(record.required_credentials) or "-",
-            "input variables": ", ".join(record.input_variables) or "-",
-            "thumbnail": record.thumbnail or "-",
-        },
-        title="promoted",
-    )
+    from pumpflix_cli.cli.templates.show import template_fields
+
+    out.fields(template_fields(record, detail=False), title="promoted")

@@ -173,10 +173,17 @@ def _render(out: Output, outcome: RunOutcome) -> None:
 
 
 def _render_nodes(out: Output, events: list[EventRecord]) -> None:
-    from pumpflix_cli.output import format_time
+    from pumpflix_cli.output import Column, format_time
 
     out.table(
-        ["node", "status", "started", "ms", "items", "error"],
+        [
+            Column("node", fit="name"),
+            Column("status"),
+            Column("started", 3),
+            Column("ms", 2),
+            Column("items", 4),
+            Column("error", 1, "text"),
+        ],
         [
             (
                 e.node,
@@ -189,5 +196,4 @@ def _render_nodes(out: Output, events: list[EventRecord]) -> None:
             for e in events
             if e.source == "n8n"
         ],
-        no_wrap=("status", "started", "ms", "items"),
     )

@@ -60,13 +60,20 @@ def _render(out: Output, report: DiffReport) -> None:
     if not report.entries:
         out.info("no templates and no n8n workflows to compare")
         return
+    from pumpflix_cli.output import Column
+
     out.table(
-        ["name", "type", "n8n id", "status", "details"],
+        [
+            Column("name", fit="name"),
+            Column("type", 3),
+            Column("n8n id", 2),
+            Column("status"),
+            Column("details", 1, "text"),
+        ],
         [
             (e.name, e.source_type or "—", e.workflow_id or "—", e.status, _details(e))
             for e in report.entries
         ],
-        no_wrap=["n8n id", "status"],
     )
 
 

@@ -143,10 +143,13 @@ def note_text(note: PlanNote) -> str:
 
 
 def _deletion_question(plan: SyncPlan) -> str:
+    from pumpflix_cli.output import plural
+
     deletions = plan.deletions
     names = ", ".join(f"'{a.name}'" for a in deletions[:5])
     more = f" and {len(deletions) - 5} more" if len(deletions) > 5 else ""
-    return f"Delete {len(deletions)} n8n workflow(s) whose template is gone ({names}{more})?"
+    workflows = plural(len(deletions), "n8n workflow")
+    return f"Delete {workflows} whose template is gone ({names}{more})?"
 
 
 def with_settling_hint(report: SyncReport) -> SyncReport:

@@ -14,6 +14,7 @@ from pumpflix_cli.cli.common import (
     confirm_destructive,
 )
 from pumpflix_cli.cli.completion import complete_template_ref
+from pumpflix_cli.text import plural
 
 if TYPE_CHECKING:
     from pumpflix_cli.records import TemplateRecord
@@ -65,11 +66,11 @@ def delete(
         raise ConflictError(exc.message, hint=hint) from None
     out.emit(
         {"deleted": len(deleted), "ids": [r.id for r in deleted]},
-        lambda: out.text(f"deleted {len(deleted)} template(s)"),
+        lambda: out.text(f"deleted {plural(len(deleted), 'template')}"),
     )
 
 
 def describe_doomed(records: list[TemplateRecord]) -> str:
     names = ", ".join(f"'{r.name}' ({r.source_type})" for r in records[:SHOWN])
     more = f" and {len(records) - SHOWN} more" if len(records) > SHOWN else ""
-    return f"{len(records)} template(s): {names}{more}"
+    return f"{plural(len(records), 'template')}: {names}{more}"

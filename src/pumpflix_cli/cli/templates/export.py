@@ -40,6 +40,7 @@ def export(
     json: JsonOption = False,
 ) -> None:
     """Write templates as n8n-importable workflow JSON, streaming (flat memory)."""
+    from pumpflix_cli.output import plural
     from pumpflix_cli.services.templates.exporting import ExportOptions, export_templates
 
     app_ = app_context(ctx, json_output=json)
@@ -52,8 +53,8 @@ def export(
     with out.progress("exporting", None) as advance:
         count = export_templates(app_.database, types_of(type_), ids, options, target, advance)
     if out_path == "-":
-        out.info(f"exported {count} templates")
+        out.info(f"exported {plural(count, 'template')}")
         return
     folder = str(target)
     report = {"exported": count, "out": folder}
-    out.emit(report, lambda: out.text(f"exported {count} templates to {folder}"))
+    out.emit(report, lambda: out.text(f"exported {plural(count, 'template')} to {folder}"))

@@ -24,6 +24,7 @@ def invalidate(
 ) -> None:
     """Drop cached copies so the next read comes from the database."""
     from pumpflix_cli.errors import UsageError
+    from pumpflix_cli.output import plural
 
     if not refs and type_ is None and not all_:
         raise UsageError("say what to invalidate", hint="give REFs, --type T or --all")
@@ -33,4 +34,4 @@ def invalidate(
     types = ["prebuilt", "user"] if all_ else ([type_.value] if type_ else [])
     count = library.invalidate(records, types)
     out = app_.output
-    out.emit({"invalidated": count}, lambda: out.text(f"invalidated {count} templates"))
+    out.emit({"invalidated": count}, lambda: out.text(f"invalidated {plural(count, 'template')}"))

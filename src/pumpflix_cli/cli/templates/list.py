@@ -43,24 +43,31 @@ def list_(
 
 
 def _render(out: Output, records: list[TemplateRecord]) -> None:
-    from pumpflix_cli.output import format_time
+    from pumpflix_cli.output import Column, format_time
 
     if not records:
         out.info("no templates")
         return
     out.table(
-        ["id", "name", "type", "ver", "creds", "vars", "updated"],
+        [
+            Column("id"),
+            Column("name", fit="name"),
+            Column("type", 1),
+            Column("ver", 2),
+            Column("updated", 3),
+            Column("creds", 4),
+            Column("vars", 5),
+        ],
         [
             (
                 short_id(r.id),
                 r.name,
                 r.source_type,
                 r.version,
+                format_time(r.updated_at, "minute"),
                 len(r.required_credentials),
                 len(r.input_variables),
-                format_time(r.updated_at, "minute"),
             )
             for r in records
         ],
-        no_wrap=("id", "type", "ver", "creds", "vars", "updated"),
     )

@@ -29,10 +29,12 @@ def show(
 
 def _render(out: Output, record: TemplateRecord) -> None:
     out.fields(template_fields(record))
+    from pumpflix_cli.output import Column, format_time
+
     if record.history:
         out.table(
-            ["version", "content hash", "created"],
-            [(h.version, h.content_hash[:16], h.created_at) for h in record.history],
+            [Column("version"), Column("content hash", 1), Column("created")],
+            [(h.version, h.content_hash[:16], format_time(h.created_at)) for h in record.history],
             title="history",
         )
 
@@ -55,6 +57,8 @@ def template_fields(record: TemplateRecord, *, detail: bool = True) -> dict[str,
     fields["input variables"] = ", ".join(record.input_variables) or "-"
     fields["thumbnail"] = record.thumbnail or "-"
     if detail:
-        fields["created"] = record.created_at
-        fields["updated"] = record.updated_at
+        from pumpflix_cli.output import format_time
+
+        fields["created"] = format_time(record.created_at)
+        fields["updated"] = format_time(record.updated_at)
     return fields

@@ -21,6 +21,7 @@ from pumpflix_cli.errors import (
 )
 from pumpflix_cli.services.n8n.pairing import MANAGED_TAG
 from pumpflix_cli.services.n8n.plan import Action, SyncPlan, SyncReport
+from pumpflix_cli.text import plural
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
@@ -100,7 +101,7 @@ class _Outage:
         if self.error is None:
             return
         progress = (
-            f"{done} change(s) reached n8n and are recorded; once n8n answers, the same "
+            f"{plural(done, 'change')} reached n8n and are recorded; once n8n answers, the same "
             "sync carries on from there"
         )
         self.error.hint = f"{self.error.hint}; {progress}" if self.error.hint else progress

@@ -3,7 +3,6 @@ whatever the count (SPEC §4, §8, §9)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -16,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pumpflix_cli.errors import OutputError
 from pumpflix_cli.files import make_folder
 from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.text import json_text
 from pumpflix_cli.workflow import BUNDLE_KEY
 from pumpflix_cli.workflow.export import export_workflow
 
@@ -95,7 +95,7 @@ def write_stream(
     out.write("[")
     for record in records:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(export_document(record, options), indent=2, ensure_ascii=False))
+        out.write(json_text(export_document(record, options)))
         count += 1
         progress(1)
     out.write("\n]\n" if count else "]\n")
@@ -113,7 +113,7 @@ def write_folder(
     make_folder(folder)
     for record in records:
         target = folder / file_name(record)
-        text = json.dumps(export_document(record, options), indent=2, ensure_ascii=False)
+        text = json_text(export_document(record, options))
         if target.is_dir():
             raise OutputError(str(target), "a folder is in the way of the file")
         try:

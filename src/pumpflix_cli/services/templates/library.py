@@ -15,6 +15,7 @@ from pumpflix_cli.errors import (
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
 from pumpflix_cli.references import match_reference, parse_reference
 from pumpflix_cli.references import single as single_reference
+from pumpflix_cli.text import plural
 
 if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
@@ -230,7 +231,9 @@ class TemplateLibrary:
             in_use = {k: v for part in parts for k, v in store.instance_counts(part).items()}
             if in_use and not force:
                 names = ", ".join(
-                    f"'{r.name}' ({in_use[r.id]} instances)" for r in records if r.id in in_use
+                    f"'{r.name}' ({plural(in_use[r.id], 'instance')})"
+                    for r in records
+                    if r.id in in_use
                 )
                 raise TemplatesInUseError(f"instances use {names}", in_use)
             for part in parts:
