@@ -18,7 +18,8 @@ from tests.factories import workflow, write
 from tests.helpers import import_json
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "pumpflix_cli"
-HEDGED = re.compile(r"[a-z]\(s\)")  # "template(s)"; "timeout (s)" is a unit
+# "template(s)"; "timeout (s)" is a unit, "http(s)" a scheme
+HEDGED = re.compile(r"(?<=[a-z])(?<!http)\(s\)")
 
 
 @settings(deadline=None)
