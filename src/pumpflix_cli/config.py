@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default=None, description="Fernet key: encrypts cached values when set"
     )
     redis_cluster: bool = Field(default=False, description="REDIS_URL names a Redis Cluster")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="diagnostics on stderr: text for people, json (one object a line) for logs",
+    )
     db_timeout: float = Field(default=5.0, gt=0, description="database connect timeout (s)")
     lock_timeout: float = Field(
         default=10.0, gt=0, description="longest wait for a row or lock another session holds (s)"

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 
 
 class AppContext:
-    def __init__(self, output: Output, env_file: Path | None = None) -> None:
+    def __init__(
+        self, output: Output, env_file: Path | None = None, *, log_format_given: bool = False
+    ) -> None:
         self.output = output
         self.env_file = env_file
+        self.log_format_given = log_format_given  # --log-format or the environment chose it
         self._loaded: LoadedSettings | None = None
         self._database: Database | None = None
         self._database_checked = False
@@ -33,6 +36,8 @@ class AppContext:
             from pumpflix_cli.config import load_settings
 
             self._loaded = load_settings(self.env_file)
+            if not self.log_format_given:  # PUMPFLIX_LOG_FORMAT from a .env file
+                self.output.log_format = self._loaded.settings.log_format
         return self._loaded
 
     @property

@@ -15,6 +15,7 @@ terminal and are printed whole, one line a row, when stdout is piped.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
+    from pumpflix_cli.log_events import Level, LogFormat
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -72,10 +75,14 @@ class Output:
         verbose: bool = False,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        log_format: LogFormat = "text",
     ) -> None:
         self.quiet = quiet
         self.verbose = verbose
         self.json_mode = False
+        self.log_format: LogFormat = log_format
+        self.command: str | None = None  # "templates import", for the JSON log events
+        self._started = time.monotonic()
         self._stdout = stdout
         self._stderr = stderr
         self._guarded: tuple[Any, Any] | None = None
@@ -218,31 +225,63 @@ class Output:
             printable(scrub(message)), style=style, markup=False, highlight=False, soft_wrap=True
         )
 
+    def _log(self, level: Level, event: str, message: str, **fields: Any) -> None:
+        """One JSON log event on stderr (``--log-format json``), scrubbed as text is."""
+        from pumpflix_cli.log_events import event_line
+
+        scrubbed = {k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
+        line = event_line(level, event, scrub(message), command=self.command, **scrubbed)
+        self.stderr.write(line + "\n")
+        self.stderr.flush()
+
+    @property
+    def logs_json(self) -> bool:
+        return self.log_format == "json"
+
+    def _note(
+        self, level: Level, event: str, message: str, style: str | None = None, prefix: str = ""
+    ) -> None:
+        if self.logs_json:
+            self._log(level, event, message)
+        else:
+            self._say(prefix + message, style)
+
     def info(self, message: str) -> None:
         if not self.quiet:
-            self._say(message)
+            self._note("info", "info", message)
 
     def success(self, message: str) -> None:
         if not self.quiet:
-            self._say(message, "green")
+            self._note("info", "done", message, "green")
 
     def debug(self, message: str) -> None:
         if self.verbose:
-            self._say(message, "dim")
+            self._note("debug", "debug", message, "dim")
 
     def warn(self, message: str) -> None:
         """Warnings are printed even with ``--quiet``: cron mail should carry them."""
-        self._say(f"warning: {message}", "yellow")
+        self._note("warning", "warning", message, "yellow", "warning: ")
 
     def failure(self, message: str, *, style: str = "red") -> None:
         """One item that failed (``failed: a.json: …``), or a verdict that the operation did
         not hold; printed even with ``--quiet``."""
-        self._say(message, style)
+        self._note("error", "failed", message, style)
 
     def error(self, message: str, hint: str | None = None) -> None:
+        if self.logs_json:
+            self._log("error", "error", message, hint=hint)
+            return
         self._say(f"error: {message}", "bold red")
         if hint:
             self._say(f"hint: {hint}", "dim")
+
+    def finished(self, exit_code: int) -> None:
+        """The last event of a command in the JSON log: its exit code and how long it took
+        (the text form says nothing: the exit status says it)."""
+        if self.logs_json:
+            level: Level = "info" if exit_code == 0 else "error"
+            took = round((time.monotonic() - self._started) * 1000)
+            self._log(level, "exit", f"exit {exit_code}", exitCode=exit_code, durationMs=took)
 
     def traceback(self) -> None:
         """The exception being handled, as ``redact.format_exception`` shows one: each
@@ -250,7 +289,11 @@ class Output:
         from pumpflix_cli.redact import format_exception
 
         exc = sys.exc_info()[1]
-        if exc is not None:
+        if exc is None:
+            return
+        if self.logs_json:
+            self._log("error", "traceback", type(exc).__name__, traceback=format_exception(exc))
+        else:
             self.stderr.write(printable_lines(format_exception(exc)))
 
     def confirm(self, question: str) -> bool:
@@ -268,7 +311,7 @@ class Output:
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
         """A progress bar on stderr when it is a terminal; yields ``advance(n)``."""
-        if self.quiet or not self.err_console.is_terminal:
+        if self.quiet or self.logs_json or not self.err_console.is_terminal:
             yield lambda _n: None
             return
         progress: Progress

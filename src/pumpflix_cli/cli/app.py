@@ -7,6 +7,8 @@ needs inside its body, so ``pumpflix --help`` stays fast (bench/startup.py measu
 from __future__ import annotations
 
 import os
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +20,7 @@ from pumpflix_cli.cli import cache, config, db, doctor, instances, n8n, template
 from pumpflix_cli.context import AppContext
 from pumpflix_cli.errors import OutputError, PumpflixError, Terminated
 from pumpflix_cli.exit_codes import ExitCode
+from pumpflix_cli.log_events import LOG_FORMATS
 from pumpflix_cli.output import Output
 from pumpflix_cli.redact import error_text
 from pumpflix_cli.streams import ReaderStopped
@@ -45,6 +48,11 @@ _flags_take_no_value()
 
 # Accepted anywhere on the line (`pumpflix cache warm --quiet`, as cron lines are written).
 GLOBAL_FLAGS = frozenset({"--quiet", "-q", "--verbose", "-v"})
+
+
+class LogFormatChoice(StrEnum):
+    text = "text"
+    json = "json"
 
 
 class PumpflixGroup(TyperGroup):
@@ -78,7 +86,14 @@ class PumpflixGroup(TyperGroup):
             _output_of(ctx).error("terminated")
             ctx.exit(int(ExitCode.TERMINATED))
         except typer.TyperException as exc:  # a usage error: Typer prints it
-            raise _shown(exc) from None
+            output = _output_of(ctx)
+            if not output.logs_json:
+                raise _shown(exc) from None
+            failed_in = getattr(exc, "ctx", None)
+            if output.command is None and failed_in is not None:
+                output.command = failed_in.command_path.partition(" ")[2] or None
+            output.error(exc.format_message())  # one JSON event, as every other error
+            ctx.exit(int(ExitCode.USAGE))
         except KeyboardInterrupt:
             _output_of(ctx).error("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
@@ -95,6 +110,16 @@ class PumpflixGroup(TyperGroup):
             app = ctx.find_object(AppContext)
             if app is not None:
                 app.close()
+                app.output.finished(_exit_code_of(sys.exc_info()[1]))
+
+
+def _exit_code_of(exc: BaseException | None) -> int:
+    """How the command is ending: by returning (0), by ``ctx.exit`` / ``typer.Exit`` (its
+    code), or by an exception still to be reported."""
+    if exc is None:
+        return 0
+    code = getattr(exc, "exit_code", None)
+    return code if isinstance(code, int) else int(ExitCode.FAILURE)
 
 
 def _shown(exc: typer.TyperException) -> typer.TyperException:
@@ -172,6 +197,14 @@ def root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="More detail, tracebacks on errors.")
     ] = False,
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(
+            "--log-format",
+            help="Diagnostics on stderr as text, or as JSON lines (also PUMPFLIX_LOG_FORMAT).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -179,7 +212,14 @@ def root(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = AppContext(Output(quiet=quiet and not verbose, verbose=verbose), env_file)
+    chosen = log_format.value if log_format else os.environ.get("PUMPFLIX_LOG_FORMAT", "")
+    given = chosen.lower() in LOG_FORMATS  # a bad value is refused with the settings
+    output = Output(
+        quiet=quiet and not verbose,
+        verbose=verbose,
+        log_format="json" if chosen.lower() == "json" else "text",
+    )
+    ctx.obj = AppContext(output, env_file, log_format_given=given)
 
 
 app.add_typer(templates.app, name="templates")

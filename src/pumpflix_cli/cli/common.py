@@ -67,6 +67,7 @@ def app_context(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
         ctx.obj = app
     if json_output:
         app.output.json_mode = True
+    app.output.command = ctx.command_path.partition(" ")[2] or None  # for the JSON log
     return app
 
 
