@@ -14,7 +14,8 @@ from pumpflix_cli.records import INSTANCE_SUMMARY, EventRecord, InstanceRecord, 
 from pumpflix_cli.redact import MASK
 from pumpflix_cli.references import single
 from pumpflix_cli.services.instances.recorded import shown_inputs
-from pumpflix_cli.workflow.tokens import looks_like_token, names_a_secret
+from pumpflix_cli.workflow.secret_names import names_a_secret
+from pumpflix_cli.workflow.tokens import looks_like_token
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database

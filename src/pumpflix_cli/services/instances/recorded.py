@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.records import InstanceRecord
 from pumpflix_cli.workflow.materialize import materialize
-from pumpflix_cli.workflow.tokens import looks_like_token, names_a_secret
+from pumpflix_cli.workflow.secret_names import names_a_secret
+from pumpflix_cli.workflow.tokens import looks_like_token
 from pumpflix_cli.workflow.unfill import (
     MASK,
     MIN_SECRET_LENGTH,

@@ -8,6 +8,8 @@ skipped unless ``prefer`` names the side that wins. Nothing that is equal is wri
 second run writes nothing at all. A workflow a pull brings in is tagged ``pumpflix`` as it
 is linked, like a pushed one, so it is pumpflix's in any database (adopted, pruned).
 `plan_sync` decides all of it without writing; ``services/n8n/sync.py`` carries a plan out.
+The actions, the report and the rules stay together (a little over 300 lines) so each
+rule reads beside what it decides.
 """
 
 from __future__ import annotations
