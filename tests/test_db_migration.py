@@ -167,7 +167,7 @@ def test_the_moved_tables_keep_working_and_downgrade_is_refused_clearly(
     env = {"DATABASE_URL": legacy}
     assert cli("db", "upgrade", env=env).exit_code == 0
     # New rows get fresh ids (PostgreSQL's renamed sequences); a delete takes pumpflix's
-    # rows about the template with it.
+    # rows about the template with it, but for its n8n link (a tombstone for n8n sync).
     deleted = cli("templates", "delete", ids[1], "--yes", env=env)
     assert deleted.exit_code == 0, deleted.stderr
     with engine_of(legacy) as engine, engine.begin() as conn:
@@ -178,7 +178,10 @@ def test_the_moved_tables_keep_working_and_downgrade_is_refused_clearly(
     links, events, versions = rows(
         legacy, ("pumpflix_n8n_links", "pumpflix_instance_events", "pumpflix_template_versions")
     )
-    assert [link[3] for link in links] == ["instance"]  # the deleted template's link went
+    assert sorted((link[3], link[4]) for link in links) == [
+        ("instance", None),
+        ("template", ids[1]),  # the deleted template's link stays, its tombstone
+    ]
     assert len(events) == 4
     assert ids[1] not in {version[0] for version in versions}
 

@@ -13,8 +13,7 @@ import pytest
 
 from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import CliRun
-from tests.factories import workflow
-from tests.helpers import write
+from tests.factories import workflow, write
 
 pytestmark = pytest.mark.usefixtures("backend")
 

@@ -24,17 +24,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, unquote_plus
 
+# Query parameters whose value is a secret (password, sslpassword, apikey, sslkey, …): the
+# project's one rule for names that say so.
+from pumpflix_cli.workflow.secret_names import names_a_secret
+
 MASK = "***"
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _HOST = re.compile(r"[A-Za-z0-9._~%\-]*")  # a name, an IPv4 address, a %-encoded socket path
 _IPV6 = re.compile(r"\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~%\-]+)?\]")
-# Query parameters whose value is a secret: a name holding one of these, in any case
-# ("pass": password, passwd, sslpassword, passfile; "key": apikey, api_key, sslkey).
-SECRET_NAME_PARTS = (
-    *("pass", "pwd", "token", "secret", "key", "auth", "credential", "signature"),
-    *("private", "session"),
-)
 # Schemes whose user info is a credential as a whole (HTTP basic auth: the user name is
 # as secret as the password, and a token is often given as the user name alone).
 _WHOLE_USERINFO_SCHEMES = frozenset({"http", "https"})
@@ -50,12 +48,6 @@ class UrlError(ValueError):
         super().__init__(f"{where} {reason}")
         self.scheme = scheme
         self.reason = reason
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a query parameter (or setting) named ``name`` holds a secret."""
-    lowered = name.lower()
-    return lowered == "sig" or any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 @dataclass(frozen=True)
@@ -111,7 +103,7 @@ class ParsedUrl:
             raw.append(self.raw_password)
         if self.scheme.lower() in _WHOLE_USERINFO_SCHEMES and self.raw_username:
             raw.append(self.raw_username)
-        raw.extend(v for n, v in self.query_items() if v and is_secret_name(unquote_plus(n)))
+        raw.extend(v for n, v in self.query_items() if v and names_a_secret(unquote_plus(n)))
         if self.fragment and self.scheme.lower() not in _FILE_SCHEMES:
             raw.append(self.fragment)
         forms: list[str] = []
@@ -170,7 +162,7 @@ class ParsedUrl:
 def _mask_item(name: str, value: str | None) -> str:
     if value is None:
         return name
-    if value and is_secret_name(unquote_plus(name)):
+    if value and names_a_secret(unquote_plus(name)):
         return f"{name}={MASK}"
     if "@" in value or "%40" in value.upper():  # a URL with credentials inside a value
         decoded = unquote_plus(value)

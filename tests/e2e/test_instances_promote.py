@@ -1,5 +1,7 @@
 """`pumpflix instances promote` against a real n8n: the new user template is made from
-the instance's final JSON, or with --from-n8n from the workflow as n8n now holds it."""
+the instance's final JSON, or with --from-n8n from the workflow as n8n now holds it, with
+the values and credential ids the run filled in put back as the template held them, and
+no secret value stored anywhere (issue 13.7)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from .test_instances_run import (
     MANUAL,
     add_template,
     assign,
+    chain,
     greeting_template,
+    manual,
     n8n_workflow,
     node,
     run,
@@ -49,7 +53,7 @@ def promote(cli: CliRun, env: dict[str, str], *args: str) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
-def test_promote_makes_a_user_template_with_credentials_and_variables_extracted_afresh(
+def test_promote_gives_back_the_template_s_variables_and_credentials(
     cli: CliRun,
     env: dict[str, str],
     prefix: str,
@@ -81,19 +85,22 @@ def test_promote_makes_a_user_template_with_credentials_and_variables_extracted_
     )  # fmt: skip
     assert code_ == 0, stderr
 
-    promoted = promote(cli, env, report["id"], "--name", f"{prefix}Promoted")
+    for source in ((), ("--from-n8n",)):
+        promoted = promote(cli, env, report["id"], "--name", f"{prefix}Promoted{source}", *source)
 
-    assert (promoted["sourceType"], promoted["version"]) == ("user", 1)
-    assert promoted["inputVariables"] == []  # every variable was filled in
-    assert promoted["requiredCredentials"] == ["httpBasicAuth"]
-    stored = show_json(cli, promoted["id"])["n8nJson"]
-    by_name = {n["name"]: n for n in stored["nodes"]}
-    assert by_name[MANUAL]["type"] == "n8n-nodes-base.manualTrigger"
-    assert by_name["Fetch"]["credentials"] == {
-        "httpBasicAuth": {"id": credential, "name": "Template's basic auth"}
-    }
-    assert by_name["Fetch"]["parameters"]["url"] == '={{ "https://api.test" }}/hello'
-    assert "{{GREETING}}" not in json.dumps(stored)
+        assert (promoted["sourceType"], promoted["version"]) == ("user", 1)
+        assert promoted["inputVariables"] == ["API_URL", "GREETING", "WHO"]  # as the original's
+        assert promoted["requiredCredentials"] == ["httpBasicAuth"]
+        stored = show_json(cli, promoted["id"])["n8nJson"]
+        by_name = {n["name"]: n for n in stored["nodes"]}
+        assert by_name[MANUAL]["type"] == "n8n-nodes-base.manualTrigger"
+        assert by_name["Fetch"]["credentials"] == {  # the run's mapping undone
+            "httpBasicAuth": {"id": "1234", "name": "Template's basic auth"}
+        }
+        assert by_name["Fetch"]["parameters"]["url"] == "={{ $vars.API_URL }}/hello"
+        assert [n["parameters"] for n in stored["nodes"]] == [
+            n["parameters"] for n in template["nodes"]
+        ]
 
 
 def test_promote_from_n8n_picks_up_an_edit_made_through_the_api(
@@ -125,8 +132,8 @@ def test_promote_from_n8n_picks_up_an_edit_made_through_the_api(
     from_n8n = promote(cli, env, report["id"][:8], "--name", f"{prefix}Edited", "--from-n8n")
     from_final = promote(cli, env, report["id"], "--name", f"{prefix}As run")
 
-    assert from_n8n["inputVariables"] == ["REGION"]
-    assert from_final["inputVariables"] == []
+    assert from_n8n["inputVariables"] == ["GREETING", "REGION", "WHO"]
+    assert from_final["inputVariables"] == ["GREETING", "WHO"]
     stored = show_json(cli, from_n8n["id"])["n8nJson"]
     assert {n["name"] for n in stored["nodes"]} == {MANUAL, "Greet", "Region"}
     trigger = next(n for n in stored["nodes"] if n["name"] == MANUAL)
@@ -152,3 +159,103 @@ def test_promote_from_n8n_of_a_deleted_workflow_says_so(
     assert result.exit_code == 3
     assert "is gone from n8n" in result.stderr
     assert promote(cli, env, report["id"], "--name", f"{prefix}Kept")["name"] == f"{prefix}Kept"
+
+
+def token_template(name: str) -> dict[str, Any]:
+    """A token in a header-like placeholder and in a ``$vars`` reference, a repository in
+    ``$env`` and a channel in a placeholder; Set nodes only, so it runs without credentials.
+    The last node replies with the token's length only: what a workflow sends back is its
+    own business (the GitHub API does not echo a token)."""
+    return chain(
+        name,
+        manual(),
+        assign(
+            "Request",
+            {
+                "authorization": "Bearer {{GITHUB_TOKEN}}",
+                "tokenLength": "={{ $vars.GITHUB_TOKEN.length }}",
+                "url": "=https://api.github.com/repos/{{ $env.REPO }}/issues",
+                "channel": "{{ CHANNEL }}",
+            },
+        ),
+        assign("Reply", {"length": "={{ $json.tokenLength }}", "to": "={{ $json.url }}"}),
+    )
+
+
+def test_a_token_given_to_a_run_is_stored_nowhere_and_promote_puts_its_variable_back(
+    cli: CliRun, env: dict[str, str], prefix: str, api: httpx.Client, tmp_path: Path
+) -> None:
+    token = "ghp_7Fq2LmZ9xR4tW8yB3nK6vP1sD5hJ0cA2eG"
+    name = f"{prefix}Issues"
+    add_template(cli, tmp_path / "t", token_template(name))
+    original = show_json(cli, name)
+    code_, report, stderr = run(
+        cli, env, name,
+        "--var", f"GITHUB_TOKEN={token}", "--var", "REPO=octo/hello",
+        "--secret-var", "CHANNEL=#private-ops",
+    )  # fmt: skip
+    assert code_ == 0, stderr
+    assert report["output"] == [  # n8n ran with the values given
+        {"length": str(len(token)), "to": "https://api.github.com/repos/octo/hello/issues"}
+    ]
+    # An operator pastes the token into another field of the instance's workflow in n8n.
+    found = n8n_workflow(api, report["n8nWorkflowId"])
+    nodes = json.loads(json.dumps(found["nodes"]))
+    request = next(n for n in nodes if n["name"] == "Request")
+    pasted = dict(request["parameters"]["assignments"]["assignments"][0])
+    pasted.update(id="pasted", name="copy", value=f"token {token}")
+    request["parameters"]["assignments"]["assignments"].append(pasted)
+    edited = api.put(
+        f"/workflows/{found['id']}",
+        json={k: found[k] for k in ("name", "connections", "settings")} | {"nodes": nodes},
+    )
+    assert edited.status_code == 200, edited.text
+
+    from_final = promote(cli, env, report["id"], "--name", f"{prefix}From final")
+    result = cli(
+        "instances", "promote", report["id"], "--name", f"{prefix}From n8n", "--from-n8n",
+        "--json", env=env,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    assert "held the value of secret variable GITHUB_TOKEN: masked as ***" in result.stderr
+    from_n8n = json.loads(result.stdout)
+    for promoted in (from_final, from_n8n):
+        assert promoted["inputVariables"] == original["inputVariables"]
+        assert promoted["inputVariables"] == ["CHANNEL", "GITHUB_TOKEN", "REPO"]
+    shown = show_json(cli, from_n8n["id"])["n8nJson"]
+    fields = {
+        a["name"]: a["value"]
+        for n in shown["nodes"]
+        if n["name"] == "Request"
+        for a in n["parameters"]["assignments"]["assignments"]
+    }
+    assert fields["authorization"] == "Bearer {{GITHUB_TOKEN}}"
+    assert fields["copy"] == "token ***"
+    exported = cli("templates", "export", "--type", "user", "--out", "-", "--bundle", env=env)
+    assert exported.exit_code == 0, exported.stderr
+    instance = cli("instances", "show", report["id"], "--json", "--final-json", env=env)
+    for text in (exported.stdout, instance.stdout, stored_rows(env)):
+        assert token not in text
+        assert "#private-ops" not in text
+
+
+def stored_rows(env: dict[str, str]) -> str:
+    """Every row of every table of the test's database, as one text."""
+    from sqlalchemy import MetaData, select
+
+    from pumpflix_cli.config import Settings
+    from pumpflix_cli.db.engine import Database
+
+    database = Database(Settings())
+    try:
+        with database.session() as session:
+            tables = MetaData()
+            tables.reflect(bind=session.get_bind())
+            return "\n".join(
+                json.dumps([str(value) for value in row], ensure_ascii=False)
+                for table in tables.sorted_tables
+                for row in session.execute(select(table))
+            )
+    finally:
+        database.dispose()

@@ -113,8 +113,8 @@ def test_both_sides_changed_to_the_same_content_only_records_it() -> None:
 
 
 def test_a_linked_workflow_without_the_tag_gets_it_with_its_next_update() -> None:
-    # A workflow made in n8n and pulled is linked but untagged; only writing pumpflix's
-    # content into it makes it pumpflix's, and a sync with nothing to send writes nothing.
+    # A workflow pulled before pulls tagged is linked but untagged; writing pumpflix's
+    # content into it tags it, and a sync with nothing to send writes nothing.
     ours = template("Flow")
     untagged = remote("Flow", tags=())
     assert kinds(PUSH, state([ours], [untagged], [link(ours, untagged)])) == {"Flow": "unchanged"}
@@ -179,3 +179,74 @@ def test_a_template_that_n8n_refuses_fails_alone() -> None:
 
     assert [a.kind for a in plan.actions] == ["fail", "create"]
     assert "n8n allows at most 128" in str(plan.actions[0].reason)
+
+
+def test_pulls_tag_the_workflows_they_bring_in() -> None:
+    made = remote("Made in n8n", tags=())
+    mine, untagged = template("Flow", text="old"), remote("Flow", text="edited", tags=(), at="t2")
+    tagged_mine, tagged = template("Tagged", text="old"), remote("Tagged", text="new", at="t2")
+    links = [
+        link(mine, {**untagged, "updatedAt": "t1"}),
+        link(tagged_mine, {**tagged, "updatedAt": "t1"}),
+    ]
+
+    plan = plan_sync(state([mine, tagged_mine], [made, untagged, tagged], links), PULL)
+
+    assert {(a.name, a.kind, a.add_tag) for a in plan.actions} == {
+        ("Made in n8n", "pull-create", True),
+        ("Flow", "pull-update", True),
+        ("Tagged", "pull-update", False),
+    }
+    assert plan.n8n_writes == 2
+
+
+def test_a_pull_whose_tagging_failed_is_tagged_by_the_next_sync_either_way() -> None:
+    ours, untagged = template("Flow"), remote("Flow", tags=())
+    unfinished = link(ours, untagged)
+    unfinished = LinkRecord(**{**unfinished.__dict__, "n8n_updated_at": None})
+
+    for options in (PUSH, PULL, BOTH):
+        [action] = plan_sync(state([ours], [untagged], [unfinished]), options).actions
+        assert (action.kind, action.add_tag, action.body) == ("update", True, None)
+    tagged = {**untagged, "tags": [{"id": "t", "name": "pumpflix"}]}
+    assert kinds(PULL, state([ours], [tagged], [unfinished])) == {"Flow": "link"}
+
+
+def test_a_workflow_of_a_template_deleted_here_is_never_pulled_back() -> None:
+    # The template was pulled from n8n (so untagged, as pulls once left it) and deleted
+    # here: its link stays as a tombstone naming a template that is gone.
+    deleted = template("Pulled")
+    pulled = remote("Pulled", tags=())
+    tombstone = link(deleted, pulled)
+    kept = template("Kept")
+
+    for options in (PULL, BOTH):
+        plan = plan_sync(state([kept], [pulled], [tombstone]), options)
+        assert [a.kind for a in plan.actions if a.name == "Pulled"] == []
+        assert [(n.kind, n.workflow_id) for n in plan.notes] == [("deleted-kept", pulled["id"])]
+    pruning = plan_sync(state([kept], [pulled], [tombstone]), SyncOptions(True, True, prune=True))
+    assert [(a.kind, a.workflow_id) for a in pruning.actions if a.template is None] == [
+        ("delete", pulled["id"])
+    ]
+    assert pruning.notes == []
+
+
+def test_a_new_template_of_a_deleted_one_s_name_adopts_its_workflow() -> None:
+    deleted, again = template("Flow"), template("Flow")
+    old = remote("Flow", tags=())
+
+    [action] = plan_sync(state([again], [old], [link(deleted, old)]), PUSH).actions
+
+    assert (action.kind, action.workflow_id) == ("link", old["id"])
+
+
+def test_a_tombstone_whose_workflow_is_gone_is_spent() -> None:
+    deleted, kept = template("Gone"), template("Kept")
+    gone, archived = remote("Gone"), {**remote("Binned"), "isArchived": True}
+    live = remote("Kept")
+    links = [link(deleted, gone), link(template("Binned"), archived), link(kept, live)]
+
+    sync_state = state([kept], [archived, live], links)
+
+    assert sync_state.spent_tombstones == sorted([gone["id"], archived["id"]])
+    assert sync_state.orphans == []

@@ -50,6 +50,11 @@ def test_contradictory_options_are_refused_before_n8n_is_asked(
             "n8n workflow 'Old {x}' (wf-2) is tagged pumpflix but has no template here: "
             "left alone (n8n sync --push --prune deletes it)",
         ),
+        (
+            PlanNote("deleted-kept", "Pulled", "wf-3"),
+            "n8n workflow 'Pulled' (wf-3) belongs to a template deleted here: left alone, "
+            "never pulled back (n8n sync --push --prune deletes it)",
+        ),
     ],
 )
 def test_a_plan_note_names_the_command_that_acts_on_it(note: PlanNote, text: str) -> None:

@@ -210,3 +210,23 @@ def test_expressions_made_only_of_data_references_never_warn(
 def test_reading_any_text_never_fails(text: str) -> None:
     assert isinstance(scanned_text(text), str)
     assert isinstance(scan(text), list)
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("GITHUB_TOKEN", True),
+        ("DB_PASSWORD", True),
+        ("apiKey", True),
+        ("x-auth-token", True),
+        ("OPENAI_KEY", True),
+        ("sig", True),
+        ("WHO", False),
+        ("REPO", False),
+        ("SLACK_CHANNEL", False),
+    ],
+)
+def test_a_name_says_secret_by_any_of_its_parts(name: str, secret: bool) -> None:
+    from pumpflix_cli.workflow.secret_names import names_a_secret
+
+    assert names_a_secret(name) is secret

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pumpflix_cli.db.models import Instance, N8nLink, Template, TemplateMeta, TemplateVersion
+from pumpflix_cli.db.models import Instance, Template, TemplateMeta, TemplateVersion
 from pumpflix_cli.db.template_rows import (
     SUMMARY_COLUMNS,
     record_from_row,
@@ -137,9 +137,10 @@ class TemplateStore:
 
     def delete(self, template_ids: Sequence[str]) -> int:
         """The templates and, in the same transaction, pumpflix's rows about them (by code:
-        no pumpflix table references the platform's); their instances are kept."""
+        no pumpflix table references the platform's); their instances are kept, and so
+        are their n8n links: a link to a template that is gone is the tombstone that keeps
+        a sync from pulling the workflow back (services/n8n/pairing.py)."""
         ids = list(template_ids)
-        self.session.execute(delete(N8nLink).where(N8nLink.template_id.in_(ids)))
         self.session.execute(
             update(Instance).where(Instance.template_id.in_(ids)).values(template_id=None)
         )

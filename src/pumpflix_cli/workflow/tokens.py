@@ -61,6 +61,11 @@ _PLACEHOLDER_WORDS = re.compile(
 )
 
 
+def looks_like_token(text: str) -> bool:
+    """Whether a value looks like a token (as :func:`scan_secrets` finds one)."""
+    return _token_kind(text) is not None
+
+
 @dataclass(frozen=True)
 class SecretFinding:
     """A parameter that looks like a hard-coded token. Holds its location, never the value."""

@@ -34,7 +34,9 @@ def promote(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Make a new user template of an instance, its credentials and variables read afresh.
+    """Make a new user template of an instance: the values and credential ids its run
+    filled in are put back as the template held them, so it asks for the same
+    variables and credentials, and a secret value is never stored.
 
     INSTANCE may also be the id of a row of the platform's "WorkflowInstance" table: its
     finalJson is promoted, else its template's n8nJson.
@@ -66,6 +68,8 @@ def promote(
     except service.WorkflowGoneError as exc:
         exc.hint = "promote it without --from-n8n (its final JSON is kept here)"
         raise
+    for warning in report.warnings:
+        out.warn(warning)
     finish(out, report, lambda: _render(out, report.template))
 
 

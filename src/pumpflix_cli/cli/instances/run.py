@@ -35,6 +35,14 @@ def run(
             help="Variables from a JSON object or NAME=VALUE lines; --var wins.",
         ),
     ] = None,
+    secret_var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret-var",
+            metavar="NAME=VALUE",
+            help="A variable whose value is secret: stored masked, never shown (repeatable).",
+        ),
+    ] = None,
     credential: Annotated[
         list[str] | None,
         typer.Option(
@@ -70,23 +78,33 @@ def run(
     workflow started only by app triggers is deployed and left active for the
     app to call.
 
+    A variable is stored masked when given with --secret-var, when its name
+    says secret (TOKEN, PASSWORD, API_KEY …) or when its value looks like a token.
+
     Exit 0 on success, 1 when the execution failed, 2 for missing variables
     (nothing is written), 75 on timeout, 69 when n8n cannot be reached.
     """
     from pumpflix_cli.cli.instances.inputs import collect_variables, parse_input, parse_pairs
     from pumpflix_cli.errors import UsageError
+    from pumpflix_cli.redact import register_secret
     from pumpflix_cli.services.instances.prepare import (
         RunRequest,
         VariablesNeededError,
         prepare_run,
     )
+    from pumpflix_cli.services.instances.recorded import secret_variables
     from pumpflix_cli.services.instances.run import ActivationRefusedError, run_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
+    secrets = parse_pairs(secret_var or [], option="--secret-var", what="NAME")
+    variables = {**collect_variables(var or [], vars_file), **secrets}
+    for name in secret_variables(variables, secrets):  # never in a message either
+        register_secret(variables[name])
     request = RunRequest(
         template_ref=template,
-        variables=collect_variables(var or [], vars_file),
+        variables=variables,
+        secret_variables=frozenset(secrets),
         credentials=parse_pairs(credential or [], option="--credential", what="TYPE"),
         payload=parse_input(sys.stdin.read() if input_ == "@-" else input_),
         wait=not no_wait,
@@ -122,8 +140,10 @@ def run(
 
 def unused_warnings(prepared: PreparedRun) -> list[str]:
     """What was given on the command line for nothing, in the flags' words."""
+    marked = prepared.request.secret_variables
     warnings = [
-        f"--var {name}: the template does not use this variable"
+        f"{'--secret-var' if name in marked else '--var'} {name}: "
+        "the template does not use this variable"
         for name in prepared.unused_variables
     ]
     warnings += [

@@ -37,6 +37,8 @@ NOTES = {
     "changed-in-n8n": "'{name}' changed in n8n since the last sync (n8n sync --pull brings it)",
     "orphan-kept": "n8n workflow '{name}' ({workflow_id}) is tagged {tag} but has no template "
     "here: left alone (n8n sync --push --prune deletes it)",
+    "deleted-kept": "n8n workflow '{name}' ({workflow_id}) belongs to a template deleted here: "
+    "left alone, never pulled back (n8n sync --push --prune deletes it)",
 }
 SETTLES_A_CONFLICT = "--prefer pumpflix or --prefer n8n decides"
 
@@ -64,7 +66,8 @@ def sync(
         bool,
         typer.Option(
             "--prune",
-            help="With --push: delete n8n workflows tagged pumpflix whose template is gone.",
+            help="With --push: delete the n8n workflows whose template is gone (tagged "
+            "pumpflix, or linked to a template deleted here).",
         ),
     ] = False,
     prefer: Annotated[
@@ -108,8 +111,7 @@ def sync(
         out.info(note_text(note))
     if plan.deletions and not dry_run:
         confirm_destructive(out, _deletion_question(plan), yes=yes)
-    writes = len(plan.pushes) + len(plan.deletions)
-    with out.progress("syncing with n8n", total=writes or None) as advance:
+    with out.progress("syncing with n8n", total=plan.n8n_writes or None) as advance:
         report = run_sync(
             plan, client=client, database=app_.database, library=library, progress=advance
         )

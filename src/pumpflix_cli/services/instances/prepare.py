@@ -41,6 +41,7 @@ class VariablesNeededError(UsageError):
 class RunRequest:
     template_ref: str
     variables: Mapping[str, str] = field(default_factory=dict)
+    secret_variables: frozenset[str] = frozenset()  # marked secret: stored masked
     credentials: Mapping[str, str] = field(default_factory=dict)
     payload: Any = None
     wait: bool = True

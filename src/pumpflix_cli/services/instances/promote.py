@@ -1,11 +1,14 @@
 """Promotion: a new ``user`` template made of an instance, from the final JSON it ran or
-from its workflow as n8n now holds it (perhaps edited there), with the entry point and
-settings the run gave it undone, its credentials and variables extracted afresh."""
+from its workflow as n8n now holds it (perhaps edited there), with what the run did
+undone — the entry point and settings it gave it, and the values and credential ids it
+filled in, put back as the template held them (`recorded.unfill_instance`) — so the new
+template asks for the same input variables and credentials as the one it came from, and
+never holds a secret value. Its credentials and variables are then extracted afresh."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.db.instances import InstanceStore
@@ -15,6 +18,7 @@ from pumpflix_cli.records import EventRecord, InstanceRecord, TemplateRecord
 from pumpflix_cli.references import ReferenceNotFoundError
 from pumpflix_cli.services.instances.prepare import KEEP_EXECUTION_DATA
 from pumpflix_cli.services.instances.queries import resolve_instance
+from pumpflix_cli.services.instances.recorded import unfill_instance
 from pumpflix_cli.workflow import (
     WorkflowError,
     entry_point_of,
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
     from pumpflix_cli.n8n.client import N8nClient
     from pumpflix_cli.services.templates.library import TemplateLibrary
+    from pumpflix_cli.workflow.unfill import UnfillNote
 
 
 class InvalidNameError(UsageError):
@@ -65,9 +70,11 @@ class WorkflowGoneError(NotFoundError):
 
 @dataclass
 class Promotion:
-    """The template an instance became: what ``instances promote`` reports."""
+    """The template an instance became: what ``instances promote`` reports, and what
+    could not simply be put back (``warnings``, one line each, never a value)."""
 
     template: TemplateRecord
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -96,10 +103,18 @@ def promote(
     except WorkflowError as exc:
         raise InvalidNameError(str(exc)) from None
     instance, source = _source(database, ref, n8n)
+    notes: list[UnfillNote] = []
+    if instance is not None:
+        unfilled = unfill_instance(instance, source)
+        source, notes = unfilled.workflow, unfilled.notes
     try:
         prepared = prepare({**source, "name": name}, fallback_name=name)
     except WorkflowError as exc:
         raise InvalidInputError(f"cannot make a template of it: {exc}") from None
+    warnings = [note_text(note) for note in notes] + [
+        f"node '{finding.node}' parameter '{finding.path}' looks like a hard-coded secret"
+        for finding in prepared.secrets
+    ]
     draft = TemplateDraft(
         name=prepared.name,
         source_type="user",
@@ -132,7 +147,29 @@ def promote(
         record = templates.get(result.id, history=False)
     library.invalidate_cache({"user": []})  # a new template: only the index changed
     assert record is not None
-    return Promotion(record)
+    return Promotion(record, warnings)
+
+
+def note_text(note: UnfillNote) -> str:
+    """One line for what promotion could not simply put back; names, never values."""
+    where = f"node '{note.node}' parameter '{note.path}'"
+    names = ", ".join(note.variables)
+    if note.kind == "edited":
+        return (
+            f"{where} was changed after the run and still holds the value given for {names}: "
+            "kept as written (no longer a variable there)"
+        )
+    if note.kind == "edited-secret":
+        return (
+            f"{where} was changed after the run and held secret variable {names}: the "
+            "template's text is put back there (that change is not kept)"
+        )
+    if note.kind == "stray-secret":
+        return f"{where} held the value of secret variable {names}: masked as ***"
+    return (
+        "this instance was run before pumpflix recorded where its variables went: the "
+        "values it was given stay filled in (secret ones masked)"
+    )
 
 
 def _source(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,9 @@ from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import INSTANCE_SUMMARY, EventRecord, InstanceRecord, camel_json
 from pumpflix_cli.redact import MASK
 from pumpflix_cli.references import single
-from pumpflix_cli.workflow import scan_secrets
+from pumpflix_cli.services.instances.recorded import shown_inputs
+from pumpflix_cli.workflow.secret_names import names_a_secret
+from pumpflix_cli.workflow.tokens import looks_like_token
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
@@ -23,11 +24,6 @@ if TYPE_CHECKING:
 STATUSES = ("created", "deploying", "running", "success", "error", "canceled")
 # What ``show`` adds to what ``list`` prints.
 INSTANCE_DETAIL = (*INSTANCE_SUMMARY, "inputs", "credentials", "output")
-# Keys whose values are secrets whatever they look like.
-_SECRET_KEY = re.compile(
-    r"(?i)(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|auth|credential|private"
-    r"|access[_-]?key|session|cookie|signature|bearer|pwd)"
-)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -131,21 +127,16 @@ def mask_secrets(value: Any, *, key: str | None = None) -> Any:
     """A copy of ``value`` with secret-looking values replaced by ``***``: any value under
     a key that names a secret (``password``, ``API_KEY``, ``token`` …) and any string that
     looks like a token (the import's hard-coded-secret scanner)."""
-    if key is not None and _SECRET_KEY.search(key) and value not in (None, "", [], {}):
+    if key is not None and names_a_secret(key) and value not in (None, "", [], {}):
         return MASK
     if isinstance(value, dict):
         return {k: mask_secrets(v, key=str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_secrets(item, key=key) for item in value]
-    if isinstance(value, str) and _looks_like_token(value):
+    if isinstance(value, str) and looks_like_token(value):
         return MASK
     return value
 
 
-def _looks_like_token(text: str) -> bool:
-    probe = {"nodes": [{"name": "input", "parameters": {"value": text}}]}
-    return bool(scan_secrets(probe))
-
-
 def masked_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(mask_secrets(dict(inputs)))
+    return dict(mask_secrets(shown_inputs(inputs)))

@@ -29,6 +29,7 @@ from pumpflix_cli.services.instances.executions import (
     wait_for_execution,
 )
 from pumpflix_cli.services.instances.prepare import PreparedRun
+from pumpflix_cli.services.instances.recorded import record_run
 from pumpflix_cli.services.n8n.pairing import INSTANCE_TAG
 from pumpflix_cli.workflow import (
     EntryPoint,
@@ -94,15 +95,16 @@ def run_instance(
     short id), for the notes and hints that point there."""
     request, template = prepared.request, prepared.template
     deadline = clock() + request.timeout
+    recorded = record_run(prepared)  # secret values masked, where each value went
     with database().session() as session:
         store = InstanceStore(session)
         store.create(
             prepared.instance_id,
             template_id=template.id,
             template_version=template.version,
-            inputs={"variables": dict(request.variables), "input": request.payload},
+            inputs=recorded.inputs,
             credentials=dict(request.credentials),
-            final_workflow=prepared.final,
+            final_workflow=recorded.final,
         )
         instance = store.get(prepared.instance_id)
     assert instance is not None

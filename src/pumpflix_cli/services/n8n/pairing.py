@@ -6,6 +6,11 @@ side with that name, are taken as a pair ("adopted"): so a fresh database pushin
 same templates again (a CI job) updates the workflows instead of duplicating them.
 Workflows tagged ``pumpflix-instance`` or linked to an instance belong to instances and
 are never touched; archived workflows are n8n's bin and count as gone.
+
+A link outlives its template: deleting a template keeps its link as a tombstone, so the
+workflow it names stays pumpflix's whether or not it carries the tag (a workflow pulled
+before pulls tagged does not). Such a workflow is never pulled back as a new template; it
+is an orphan for ``--prune``, or is adopted by a new template of its name.
 """
 
 from __future__ import annotations
@@ -62,7 +67,11 @@ class SyncState:
 
     pairs: list[Pair] = field(init=False)
     unlinked: list[dict[str, Any]] = field(init=False)  # made in n8n, no template
-    orphans: list[dict[str, Any]] = field(init=False)  # tagged pumpflix, template gone
+    orphans: list[dict[str, Any]] = field(init=False)  # pumpflix's, template gone
+    # Ids of orphans linked to a template deleted here (tagged or not), and of tombstones
+    # whose workflow is gone from n8n as well (nothing is left for them to guard).
+    deleted_here: set[str] = field(init=False)
+    spent_tombstones: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._pair()
@@ -75,15 +84,25 @@ class SyncState:
             for wid, w in live.items()
             if wid not in instance_ids and INSTANCE_TAG not in tag_names(w)
         }
-        by_template = {
-            link.template_id: link
-            for link in self.links
-            if link.kind == "template" and link.template_id is not None
-        }
+        known = {t.id for t in self.all_templates}
+        by_template: dict[str, LinkRecord] = {}
+        tombstones: set[str] = set()  # workflows linked to a template deleted here
+        for row in self.links:
+            if row.kind != "template" or row.template_id is None:
+                continue
+            if row.template_id in known:
+                by_template[row.template_id] = row
+            else:
+                tombstones.add(row.workflow_id)
+        self.spent_tombstones = sorted(tombstones - set(live))
         linked = {link.workflow_id for link in by_template.values()}
+
+        def pumpflix_owns(wid: str, workflow: dict[str, Any]) -> bool:
+            return wid in tombstones or is_managed(workflow)
+
         adopted = _adopt(
             [t for t in self.all_templates if t.id not in by_template],
-            [w for wid, w in ours.items() if wid not in linked and is_managed(w)],
+            [w for wid, w in ours.items() if wid not in linked and pumpflix_owns(wid, w)],
         )
         taken = linked | {str(w["id"]) for w in adopted.values()}
         self.pairs = []
@@ -93,9 +112,10 @@ class SyncState:
                 self.pairs.append(Pair(template, ours.get(link.workflow_id), link))
             else:
                 self.pairs.append(Pair(template, adopted.get(template.id), None))
-        free = [w for wid, w in ours.items() if wid not in taken]
-        self.unlinked = [w for w in free if not is_managed(w)]
-        self.orphans = [w for w in free if is_managed(w)]
+        free = {wid: w for wid, w in ours.items() if wid not in taken}
+        self.unlinked = [w for wid, w in free.items() if not pumpflix_owns(wid, w)]
+        self.orphans = [w for wid, w in free.items() if pumpflix_owns(wid, w)]
+        self.deleted_here = tombstones & set(free)
 
     def template_names(self, source_type: str) -> set[str]:
         return {t.name for t in self.all_templates if t.source_type == source_type}

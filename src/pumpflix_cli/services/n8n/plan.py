@@ -5,8 +5,11 @@ since the last sync is told by the link: our content hash against the template's
 ``updatedAt`` against the workflow's. A push sends what changed in pumpflix, a pull
 brings in what changed in n8n, and when both changed (and differ) that is a conflict,
 skipped unless ``prefer`` names the side that wins. Nothing that is equal is written, so a
-second run writes nothing at all. `plan_sync` decides all of it without writing;
-``services/n8n/sync.py`` carries a plan out.
+second run writes nothing at all. A workflow a pull brings in is tagged ``pumpflix`` as it
+is linked, like a pushed one, so it is pumpflix's in any database (adopted, pruned).
+`plan_sync` decides all of it without writing; ``services/n8n/sync.py`` carries a plan out.
+The actions, the report and the rules stay together (a little over 300 lines) so each
+rule reads beside what it decides.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ ActionKind = Literal[
     "create",  # POST the template, tag it, link it
     "update",  # PUT the template over the workflow (and tag it if the tag is missing)
     "link",  # both sides hold the same content: record it, write nothing else
-    "pull-update",  # a new template version from the workflow
-    "pull-create",  # a new user template from a workflow made in n8n
-    "delete",  # pruning: a pumpflix workflow whose template is gone
+    "pull-update",  # a new template version from the workflow (and tag it if untagged)
+    "pull-create",  # a new user template from a workflow made in n8n, which is tagged
+    "delete",  # pruning: a pumpflix workflow (tagged, or linked) whose template is gone
     "unchanged",
     "conflict",
     "fail",
@@ -73,7 +76,7 @@ class Action:
     workflow: dict[str, Any] | None = None
     body: dict[str, Any] | None = None  # what a push sends
     prepared: PreparedWorkflow | None = None  # what a pull stores
-    add_tag: bool = False
+    add_tag: bool = False  # the workflow lacks the pumpflix tag: tag it once written
     reason: str | None = None  # for conflicts and failures
 
     @property
@@ -106,6 +109,7 @@ NoteKind = Literal[
     "workflow-gone",  # the linked n8n workflow is gone from n8n
     "changed-in-n8n",  # changed in n8n, but only pushing
     "orphan-kept",  # tagged pumpflix, no template here, and not pruning
+    "deleted-kept",  # linked to a template deleted here, and not pruning
 ]
 
 
@@ -133,6 +137,16 @@ class SyncPlan:
     def pushes(self) -> list[Action]:
         """Actions that write to n8n other than deletions."""
         return [a for a in self.actions if a.kind in ("create", "update")]
+
+    @property
+    def pulls(self) -> list[Action]:
+        return [a for a in self.actions if a.kind in ("pull-update", "pull-create")]
+
+    @property
+    def n8n_writes(self) -> int:
+        """How many writes the plan makes in n8n: pushes, deletions and pulls' tags."""
+        tags = sum(1 for a in self.pulls if a.add_tag)
+        return len(self.pushes) + len(self.deletions) + tags
 
 
 _REPORT_FIELDS = ("created", "updated", "unchanged", "conflicts", "deleted", "failed", "errors")
@@ -181,10 +195,14 @@ def plan_sync(state: SyncState, options: SyncOptions) -> SyncPlan:
             plan.actions.append(action)
     if options.pull and not state.selected_by_ref and "user" in options.types:
         plan.actions.extend(_plan_new_templates(state))
-    if options.pull and not options.push:
-        plan.notes.extend(
-            PlanNote("orphan-kept", str(w.get("name")), str(w["id"])) for w in state.orphans
-        )
+    if not options.prune:
+        # An orphan the user made by deleting its template is worth a word in every
+        # direction; one found tagged is, when only pulling (a push could prune it).
+        for w in state.orphans:
+            if str(w["id"]) in state.deleted_here:
+                plan.notes.append(PlanNote("deleted-kept", str(w.get("name")), str(w["id"])))
+            elif options.pull and not options.push:
+                plan.notes.append(PlanNote("orphan-kept", str(w.get("name")), str(w["id"])))
     if options.prune:
         plan.actions.extend(Action("delete", str(w.get("name")), workflow=w) for w in state.orphans)
     return plan
@@ -209,7 +227,7 @@ def _plan_pair(pair: Pair, options: SyncOptions, notes: list[PlanNote]) -> Actio
         return Action("fail", name, template, workflow, reason=str(exc))
     if same:
         unfinished = link is not None and link.n8n_updated_at is None  # see `_link_for`
-        if options.push and unfinished and not is_managed(workflow):
+        if unfinished and not is_managed(workflow):
             return Action("update", name, template, workflow, add_tag=True)  # the tag only
         return Action("link", name, template, workflow)
     winner = _winner(link is None, template_changed, n8n_changed, options)
@@ -261,7 +279,14 @@ def _pull_action(template: TemplateRecord, workflow: dict[str, Any]) -> Action:
         prepared = prepare(n8n_request_body(workflow), fallback_name=template.name)
     except WorkflowError as exc:
         return Action("fail", template.name, template, workflow, reason=f"cannot pull: {exc}")
-    return Action("pull-update", template.name, template, workflow, prepared=prepared)
+    return Action(
+        "pull-update",
+        template.name,
+        template,
+        workflow,
+        prepared=prepared,
+        add_tag=not is_managed(workflow),
+    )
 
 
 def _plan_new_templates(state: SyncState) -> list[Action]:
@@ -285,7 +310,9 @@ def _plan_new_templates(state: SyncState) -> list[Action]:
                 except WorkflowError as exc:
                     reason = f"cannot pull: {exc}"
                 else:
-                    actions.append(Action("pull-create", name, None, workflow, prepared=prepared))
+                    actions.append(
+                        Action("pull-create", name, None, workflow, prepared=prepared, add_tag=True)
+                    )
                     continue
             actions.append(Action("fail", name, None, workflow, reason=reason))
     return actions

@@ -1,27 +1,30 @@
 """``n8n sync``, doing: carrying out a plan from ``plan`` (SPEC §6, issue 5).
 
 `run_sync` makes the n8n writes a few at a time, then writes the templates and links in
-one transaction. When n8n stops answering midway, the writes not yet begun are skipped,
-what was written is linked, and the outage is raised (exit 69 or 75): the next run picks
-up where this one stopped.
+one transaction, then tags the workflows pulled in. When n8n stops answering midway, the
+writes not yet begun are skipped, what was written is linked, and the outage is raised
+(exit 69 or 75): the next run picks up where this one stopped.
+
+A pulled workflow is tagged only once its template is stored (a tagged workflow without a
+template would be pruned); until the tag is on, its link records no n8n time, which
+tells the next sync to tag it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pumpflix_cli.errors import (
-    PumpflixError,
-    ServiceTimeoutError,
-    ServiceUnavailableError,
-    ServiceUnreachableError,
-)
-from pumpflix_cli.services.n8n.pairing import MANAGED_TAG
+from pumpflix_cli.errors import PumpflixError
 from pumpflix_cli.services.n8n.plan import Action, SyncPlan, SyncReport
-from pumpflix_cli.text import plural
+from pumpflix_cli.services.n8n.writes import (
+    Outage,
+    Pushed,
+    delete_workflows,
+    push_workflows,
+    tag_workflows,
+)
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
@@ -31,12 +34,13 @@ if TYPE_CHECKING:
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
 
-@dataclass
-class _Pushed:
+@dataclass(frozen=True)
+class _Pulled:
+    """A pull whose template is stored: how it counts once tagged, and its link."""
+
     action: Action
-    workflow_id: str | None = None
-    updated_at: str | None = None
-    error: PumpflixError | None = None
+    counted: Action
+    link: TemplateLink
 
 
 def run_sync(
@@ -54,12 +58,12 @@ def run_sync(
             report.count(action)
         return report
     links: list[TemplateLink] = []
-    outage = _Outage()
-    pushed = _push(plan.pushes, client, progress, outage) if plan.pushes else {}
-    deleted = _delete(plan.deletions, client, progress, outage)
+    outage = Outage()
+    pushed = push_workflows(plan.pushes, client, progress, outage) if plan.pushes else {}
+    deleted = delete_workflows(plan.deletions, client, progress, outage)
     for action in plan.actions:
         if action.kind in ("pull-update", "pull-create"):
-            continue  # counted once written
+            continue  # counted once written and tagged
         outcome = pushed.get(id(action))
         if outcome is not None and outcome.error is not None:
             report.count(_failed(action, outcome.error))
@@ -71,41 +75,16 @@ def run_sync(
         link = _link_for(action, outcome)
         if link is not None:
             links.append(link)
-    pulls = [a for a in plan.actions if a.kind in ("pull-update", "pull-create")]
-    _write(pulls, links, plan, database, library, report)
+    landed = _write(plan.pulls, links, plan, database, library, report)
+    to_tag = [pulled.action for pulled in landed if pulled.action.add_tag]
+    untagged = tag_workflows(to_tag, client, progress, outage)
+    for pulled in landed:
+        error = untagged.get(id(pulled.action))
+        report.count(pulled.counted if error is None else _failed(pulled.action, error))
+    tagged = [p.link for p in landed if p.action.add_tag and id(p.action) not in untagged]
+    _finish_links(tagged, plan, database)
     outage.raise_if_any(report.created + report.updated + report.deleted)
     return report
-
-
-class _Outage:
-    """The first sign that n8n stopped answering (refused, dropped or timed out, after the
-    client's retries), shared by the writers: once it is seen, no further write starts."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.error: ServiceUnavailableError | None = None
-
-    def check(self) -> None:
-        """Refuse to start another write once n8n is seen to be gone."""
-        if self.error is not None:
-            raise PumpflixError("skipped: n8n stopped answering")
-
-    def note(self, exc: PumpflixError) -> None:
-        # Only a failed connection or a timeout: a 5xx for one workflow stays that
-        # workflow's failure.
-        if isinstance(exc, ServiceUnreachableError | ServiceTimeoutError):
-            with self._lock:
-                self.error = self.error or exc
-
-    def raise_if_any(self, done: int) -> None:
-        if self.error is None:
-            return
-        progress = (
-            f"{plural(done, 'change')} reached n8n and are recorded; once n8n answers, the same "
-            "sync carries on from there"
-        )
-        self.error.hint = f"{self.error.hint}; {progress}" if self.error.hint else progress
-        raise self.error
 
 
 def _failed(action: Action, error: PumpflixError | str) -> Action:
@@ -113,66 +92,7 @@ def _failed(action: Action, error: PumpflixError | str) -> Action:
     return Action("fail", action.name, action.template, action.workflow, reason=reason)
 
 
-def _push(
-    actions: Sequence[Action],
-    client: N8nClient,
-    progress: Callable[[int], None],
-    outage: _Outage,
-) -> dict[int, _Pushed]:
-    tag_id = client.ensure_tag(MANAGED_TAG)
-
-    def write(action: Action) -> _Pushed:
-        outage.check()
-        outcome = _Pushed(action, action.workflow_id)
-        try:
-            if action.kind == "create" and action.body is not None:
-                created = client.create_workflow(action.body)
-                outcome.workflow_id = str(created["id"])
-                outcome.updated_at = created.get("updatedAt")
-            elif action.kind == "update" and action.body is not None and outcome.workflow_id:
-                updated = client.update_workflow(outcome.workflow_id, action.body)
-                outcome.updated_at = updated.get("updatedAt")
-        except PumpflixError as exc:
-            outage.note(exc)
-            raise
-        if action.add_tag and outcome.workflow_id:
-            try:
-                existing = [str(t["id"]) for t in (action.workflow or {}).get("tags") or []]
-                client.set_workflow_tags(outcome.workflow_id, [*existing, tag_id])
-            except PumpflixError as exc:  # written but untagged: the next push tags it
-                outage.note(exc)
-                outcome.error = exc
-        return outcome
-
-    results: dict[int, _Pushed] = {}
-    for action, outcome, error in client.map(write, actions):
-        results[id(action)] = outcome if outcome is not None else _Pushed(action, error=error)
-        progress(1)
-    return results
-
-
-def _delete(
-    actions: Sequence[Action],
-    client: N8nClient,
-    progress: Callable[[int], None],
-    outage: _Outage,
-) -> dict[int, PumpflixError | None]:
-    def delete(action: Action) -> None:
-        outage.check()
-        try:
-            client.delete_workflow(str(action.workflow_id))
-        except PumpflixError as exc:
-            outage.note(exc)
-            raise
-
-    results: dict[int, PumpflixError | None] = {}
-    for action, _none, error in client.map(delete, actions):
-        results[id(action)] = error
-        progress(1)
-    return results
-
-
-def _link_for(action: Action, outcome: _Pushed | None) -> TemplateLink | None:
+def _link_for(action: Action, outcome: Pushed | None) -> TemplateLink | None:
     """The link to record after a push-side action (pulls are linked once written)."""
     from pumpflix_cli.db.links import TemplateLink
 
@@ -218,15 +138,18 @@ def _write(
     database: Callable[[], Database],
     library: TemplateLibrary,
     report: SyncReport,
-) -> None:
+) -> list[_Pulled]:
     """New template versions, new templates and every link, in one transaction; then the
-    cache entries of the changed templates are invalidated."""
+    cache entries of the changed templates are invalidated. The pulls that landed come
+    back to be tagged and counted (a refused one is counted here)."""
     from pumpflix_cli.db.links import LinkStore, TemplateLink
     from pumpflix_cli.db.templates import TemplateStore
 
     deleted = [str(a.workflow_id) for a in plan.deletions if a.workflow_id]
-    if not (pulls or links or deleted):
-        return
+    forgotten = deleted + plan.state.spent_tombstones
+    if not (pulls or links or forgotten):
+        return []
+    landed: list[_Pulled] = []
     changed: dict[str, list[str]] = {}
     drafts = [_draft(action) for action in pulls]
     action_of = {id(draft): action for draft, action in zip(drafts, pulls, strict=True)}
@@ -238,23 +161,39 @@ def _write(
             if result.outcome == "failed" or result.id is None:
                 report.count(_failed(action, result.error or "refused"))
                 continue
-            report.count(action if result.outcome != "unchanged" else _as_unchanged(action))
-            links.append(
-                TemplateLink(
-                    result.id,
-                    str(action.workflow_id),
-                    result.draft.content_hash,
-                    (action.workflow or {}).get("updatedAt"),
-                )
+            # No n8n time until the tag is on: the mark of a link to finish (see above).
+            seen_at = None if action.add_tag else (action.workflow or {}).get("updatedAt")
+            link = TemplateLink(
+                result.id, str(action.workflow_id), result.draft.content_hash, seen_at
             )
+            links.append(link)
+            counted = action if result.outcome != "unchanged" else _as_unchanged(action)
+            landed.append(_Pulled(action, counted, link))
             if result.outcome != "unchanged":
                 changed.setdefault(result.draft.source_type, []).append(result.id)
                 if result.previous_type and result.previous_type != result.draft.source_type:
                     changed.setdefault(result.previous_type, []).append(result.id)
         store = LinkStore(session, plan.state.n8n_url)
-        store.forget_workflows(deleted)
+        store.forget_workflows(forgotten)
         store.save_template_links(links)
     library.invalidate_cache(changed)
+    return landed
+
+
+def _finish_links(
+    tagged: Sequence[TemplateLink], plan: SyncPlan, database: Callable[[], Database]
+) -> None:
+    """Record n8n's time on the links of pulled workflows now tagged (tagging leaves a
+    workflow's ``updatedAt`` as it was)."""
+    from pumpflix_cli.db.links import LinkStore
+
+    if not tagged:
+        return
+    seen = {str(w["id"]): w.get("updatedAt") for w in plan.state.workflows}
+    with database().session() as session:
+        LinkStore(session, plan.state.n8n_url).save_template_links(
+            [replace(link, n8n_updated_at=seen.get(link.workflow_id)) for link in tagged]
+        )
 
 
 def _as_unchanged(action: Action) -> Action:
