@@ -76,6 +76,7 @@ def run(
     from pumpflix_cli.cli.instances.inputs import collect_variables, parse_input, parse_pairs
     from pumpflix_cli.errors import UsageError
     from pumpflix_cli.services.instances.prepare import (
+        InputNotItemsError,
         RunRequest,
         VariablesNeededError,
         prepare_run,
@@ -100,6 +101,11 @@ def run(
     except VariablesNeededError as exc:
         raise UsageError(
             exc.message, hint="give each with --var NAME=VALUE or in --vars-file FILE"
+        ) from None
+    except InputNotItemsError as exc:
+        raise UsageError(
+            f"--input: {exc.message}",
+            hint="""--input '{"name": "Ada"}' or '[{"n": 1}, {"n": 2}]'""",
         ) from None
     for warning in unused_warnings(prepared):
         out.warn(warning)

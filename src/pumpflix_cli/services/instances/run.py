@@ -34,6 +34,7 @@ from pumpflix_cli.workflow import (
     ExecutionSummary,
     content_hash,
     execution_id_of_reply,
+    webhook_payload,
 )
 
 if TYPE_CHECKING:
@@ -198,16 +199,18 @@ class _Run:
             self.recorder.step(message)
             self.outcome.notes.append(message)
             return
-        how = (
-            f"its trigger '{entry.node}' is a Webhook here"
+        at = f"{entry.method} /webhook/{entry.path}"
+        message = (
+            f"activated; the Webhook '{entry.stand_in}' at {at} starts its trigger "
+            f"'{entry.node}', which gives what it would give on a manual run"
             if entry.kind == "swapped"
-            else f"its Webhook '{entry.node}'"
+            else f"activated; its Webhook '{entry.node}' at {at}"
         )
-        self.recorder.step(
-            f"activated; {how} at {entry.method} /webhook/{entry.path}",
-            entry=entry.kind,
-            node=entry.node,
-        )
+        if entry.listeners:
+            message += "; also listening: " + ", ".join(
+                f"'{node}' at {path}" for node, path in entry.listeners
+            )
+        self.recorder.step(message, entry=entry.kind, node=entry.node)
 
     def call(self, workflow_id: str) -> None:
         request, entry, clock = self.request, self.entry, self.clock
@@ -218,7 +221,10 @@ class _Run:
             max(0.1, self.deadline - clock()) if request.wait else min(ACCEPT_WAIT, request.timeout)
         )
         reply = self.client.call_webhook(
-            entry.path, method=entry.method, payload=request.payload, wait=wait
+            entry.path,
+            method=entry.method,
+            payload=webhook_payload(entry, request.payload),
+            wait=wait,
         )
         self.recorder.step(_reply_message(entry, reply), at=called, httpStatus=reply.status)
         refused = reply.answered and reply.status is not None and reply.status >= 400
