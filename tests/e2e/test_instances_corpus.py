@@ -112,7 +112,15 @@ def test_real_corpus_workflows_run_end_to_end_as_n8n_s_own_manual_run_does(
         template_id = template_of[f"{index:02}.json"]
         variables = [f"--var={name}=x" for name in input_variables(cli, template_id)]
         result = cli(
-            "instances", "run", template_id, *variables, "--timeout", "120", "--json", env=env
+            "instances",
+            "run",
+            template_id,
+            *variables,
+            "--timeout",
+            "120",
+            "--keep",
+            "--json",
+            env=env,
         )
         report = json.loads(result.stdout) if result.stdout else {}
         if result.exit_code != 0 or report.get("status") != "success":

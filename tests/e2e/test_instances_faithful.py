@@ -58,7 +58,7 @@ def test_a_manual_trigger_gives_its_nodes_one_empty_item_as_n8n_s_own_run_does(
     name = f"{prefix}Faithful"
     add_template(cli, tmp_path / "t", looking(name, start()))
 
-    code_, report, stderr = run(cli, env, name)
+    code_, report, stderr = run(cli, env, name, "--keep")
 
     assert code_ == 0, stderr
     seen = outputs(api, report["n8nExecutionId"])
@@ -85,7 +85,7 @@ def test_an_input_is_what_the_trigger_gives_one_item_per_object(
         ({"name": "Ada"}, [{"name": "Ada"}]),
         ([{"n": 1}, {"n": 2, "deep": {"a": [1]}}], [{"n": 1}, {"n": 2, "deep": {"a": [1]}}]),
     ):
-        code_, report, stderr = run(cli, env, name, "--input", json.dumps(given))
+        code_, report, stderr = run(cli, env, name, "--input", json.dumps(given), "--keep")
         assert code_ == 0, stderr
         seen = outputs(api, report["n8nExecutionId"])
         assert seen["Start"] == items
@@ -107,7 +107,7 @@ def test_a_schedule_trigger_gives_the_time_of_the_run_as_n8n_s_own_schedule_does
         cli, tmp_path / "t", looking(name, start("scheduleTrigger", **every_second), timezone=zone)
     )
 
-    code_, report, stderr = run(cli, env, name)
+    code_, report, stderr = run(cli, env, name, "--keep")
 
     assert code_ == 0, stderr
     [given] = outputs(api, report["n8nExecutionId"])["Start"]

@@ -101,7 +101,9 @@ def test_promote_from_n8n_picks_up_an_edit_made_through_the_api(
 ) -> None:
     name = f"{prefix}Greeter"
     add_template(cli, tmp_path / "t", greeting_template(name))
-    code_, report, stderr = run(cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada")
+    code_, report, stderr = run(
+        cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada", "--keep"
+    )
     assert code_ == 0, stderr
 
     # An operator edits the instance's workflow in n8n: a new node asking for $vars.REGION.
@@ -141,7 +143,7 @@ def test_promote_from_n8n_of_a_deleted_workflow_says_so(
 ) -> None:
     name = f"{prefix}Greeter"
     add_template(cli, tmp_path / "t", greeting_template(name))
-    code_, report, stderr = run(cli, env, name, "--var", "GREETING=Hi", "--var", "WHO=Bo")
+    code_, report, stderr = run(cli, env, name, "--var", "GREETING=Hi", "--var", "WHO=Bo", "--keep")
     assert code_ == 0, stderr
     delete_named(api, prefix)
 

@@ -111,7 +111,7 @@ def test_a_manual_trigger_template_runs_with_its_variables_and_returns_both(
     name = f"{prefix}Greeter"
     add_template(cli, tmp_path / "t", greeting_template(name))
 
-    code_, report, _ = run(cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada")
+    code_, report, _ = run(cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada", "--keep")
 
     assert code_ == 0, report
     assert report["status"] == "success"
@@ -120,7 +120,7 @@ def test_a_manual_trigger_template_runs_with_its_variables_and_returns_both(
     deployed = n8n_workflow(api, report["n8nWorkflowId"])
     assert deployed["name"] == f"{name} [{report['id'].replace('-', '')[:8]}]"
     assert [tag["name"] for tag in deployed["tags"]] == ["pumpflix-instance"]
-    assert deployed["active"] is False  # deactivated after the run
+    assert deployed["active"] is False  # kept, as asked, and deactivated after the run
     assert "$vars" not in json.dumps(deployed["nodes"])
     trigger = next(n for n in deployed["nodes"] if n["name"] == MANUAL)
     assert trigger["type"] == "n8n-nodes-base.code"  # giving what the Manual Trigger gives
@@ -206,7 +206,7 @@ def test_a_webhook_template_runs_with_input(
     payload = tmp_path / "order.json"
     payload.write_text(json.dumps({"order": "A-1", "qty": 21}))
 
-    code_, report, stderr = run(cli, env, name, "--input", f"@{payload}")
+    code_, report, stderr = run(cli, env, name, "--input", f"@{payload}", "--keep")
 
     assert code_ == 0, stderr
     assert report["output"] == [{"order": "A-1", "qty": 42}]

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import socket
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pumpflix_cli.config import Settings
 from pumpflix_cli.db.engine import Database
 from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.exit_codes import ExitCode
@@ -26,14 +25,6 @@ from tests.helpers import import_json, list_json, show_json
 pytestmark = pytest.mark.usefixtures("backend")
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(cli: CliRun) -> Iterator[Database]:
-    assert cli("db", "upgrade").exit_code == 0  # the embedded database on first use
-    db = Database(Settings())
-    yield db
-    db.dispose()
 
 
 def greeter(cli: CliRun, folder: Path, name: str = "Greeter") -> dict[str, Any]:

@@ -49,7 +49,8 @@ class RunRequest:
     credentials: Mapping[str, str] = field(default_factory=dict)
     payload: Any = None
     wait: bool = True
-    keep_active: bool = False
+    keep: bool = False  # the n8n workflow stays (deactivated) after the run
+    keep_active: bool = False  # the n8n workflow stays, active
     timeout: float = 60.0
 
 
