@@ -68,7 +68,9 @@ def leave_n8n(
             f"`{PRUNE}` removes it later"
         )
         recorder.step(message, level="warning", step="cleanup-failed")
-        note(message)
+        if interrupted:  # the run ends in an exception: its notes are never shown
+            note(message)
+            return []
         return [message]
     return []
 
