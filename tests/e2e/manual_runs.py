@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import SCRIPT, N8n
@@ -49,6 +50,18 @@ def harness_state(n8n: N8n, folders: list[Path]) -> dict[str, Any]:
         if isinstance(state, dict) and str(state.get("url", "")).rstrip("/") == n8n.url:
             return state
     pytest.skip(f"no harness state folder for {n8n.url}: set N8N_E2E_STATE_DIR")
+
+
+def create_workflow(api: httpx.Client, body: dict[str, Any]) -> str:
+    """Create a workflow ``manual_runs`` can run: execute-batch drops every id without a
+    digit (it filters them with /\\d+/), and n8n's random ids now and then have none."""
+    while True:
+        created = api.post("/workflows", json=body)
+        assert created.status_code == 200, created.text
+        workflow_id = str(created.json()["id"])
+        if any(char.isdigit() for char in workflow_id):
+            return workflow_id
+        assert api.delete(f"/workflows/{workflow_id}").status_code == 200
 
 
 def manual_runs(

@@ -23,7 +23,7 @@ from tests.factories import write
 from tests.helpers import import_json
 
 from .conftest import N8n
-from .manual_runs import manual_runs, node_outputs
+from .manual_runs import create_workflow, manual_runs, node_outputs
 
 pytestmark = pytest.mark.corpus
 
@@ -162,10 +162,7 @@ def _oracle(cli: CliRun, api: httpx.Client, env: dict[str, str], instance: str, 
     """An n8n workflow of the instance's final JSON as it is (its Manual Trigger kept)."""
     shown = cli("instances", "show", instance, "--final-json", "--json", env=env)
     assert shown.exit_code == 0, shown.stderr
-    body = n8n_request_body(json.loads(shown.stdout)["finalJson"], name=name)
-    created = api.post("/workflows", json=body)
-    assert created.status_code == 200, created.text
-    return str(created.json()["id"])
+    return create_workflow(api, n8n_request_body(json.loads(shown.stdout)["finalJson"], name=name))
 
 
 def _execution(api: httpx.Client, execution_id: str) -> dict[str, Any]:
