@@ -352,8 +352,8 @@ def test_an_instance_run_keeps_node_and_status(width: int, monkeypatch: pytest.M
     from pumpflix_cli.cli.instances.run import _render
     from pumpflix_cli.records import EventRecord, InstanceRecord
     from pumpflix_cli.services.instances.run import RunOutcome
+    from pumpflix_cli.workflow.entry_points import EntryPoint
     from pumpflix_cli.workflow.executions import ExecutionSummary
-    from pumpflix_cli.workflow.materialize import EntryPoint
 
     t0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     events = [

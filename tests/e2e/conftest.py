@@ -158,3 +158,16 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
     monkeypatch.setattr(httpx.Client, "send", send)
     return requests
+
+
+@pytest.fixture
+def n8n_state(n8n: N8n, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The state of the harness running the session's n8n (to run n8n's command line on
+    it): in ``$N8N_E2E_STATE_DIR``, the folder the ``n8n`` fixture started it in, or the
+    harness' default folder."""
+    from .manual_runs import harness_state
+
+    base = tmp_path_factory.getbasetemp()
+    started = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "n8n-e2e"
+    given = os.environ.get("N8N_E2E_STATE_DIR")
+    return harness_state(n8n, [Path(given)] if given else [started / "state"])

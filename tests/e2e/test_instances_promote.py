@@ -81,7 +81,7 @@ def test_promote_gives_back_the_template_s_variables_and_credentials(
     code_, report, stderr = run(
         cli, env, name,
         "--var", "GREETING=Hello", "--var", "WHO=Ada", "--var", "API_URL=https://api.test",
-        "--credential", f"httpBasicAuth={credential}",
+        "--credential", f"httpBasicAuth={credential}", "--keep",  # --from-n8n reads it
     )  # fmt: skip
     assert code_ == 0, stderr
 
@@ -108,7 +108,9 @@ def test_promote_from_n8n_picks_up_an_edit_made_through_the_api(
 ) -> None:
     name = f"{prefix}Greeter"
     add_template(cli, tmp_path / "t", greeting_template(name))
-    code_, report, stderr = run(cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada")
+    code_, report, stderr = run(
+        cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada", "--keep"
+    )
     assert code_ == 0, stderr
 
     # An operator edits the instance's workflow in n8n: a new node asking for $vars.REGION.
@@ -148,7 +150,7 @@ def test_promote_from_n8n_of_a_deleted_workflow_says_so(
 ) -> None:
     name = f"{prefix}Greeter"
     add_template(cli, tmp_path / "t", greeting_template(name))
-    code_, report, stderr = run(cli, env, name, "--var", "GREETING=Hi", "--var", "WHO=Bo")
+    code_, report, stderr = run(cli, env, name, "--var", "GREETING=Hi", "--var", "WHO=Bo", "--keep")
     assert code_ == 0, stderr
     delete_named(api, prefix)
 
@@ -192,7 +194,7 @@ def test_a_token_given_to_a_run_is_stored_nowhere_and_promote_puts_its_variable_
     code_, report, stderr = run(
         cli, env, name,
         "--var", f"GITHUB_TOKEN={token}", "--var", "REPO=octo/hello",
-        "--secret-var", "CHANNEL=#private-ops",
+        "--secret-var", "CHANNEL=#private-ops", "--keep",
     )  # fmt: skip
     assert code_ == 0, stderr
     assert report["output"] == [  # n8n ran with the values given

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def test_a_manual_trigger_template_runs_with_its_variables_and_returns_both(
     name = f"{prefix}Greeter"
     add_template(cli, tmp_path / "t", greeting_template(name))
 
-    code_, report, _ = run(cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada")
+    code_, report, _ = run(cli, env, name, "--var", "GREETING=Hello", "--var", "WHO=Ada", "--keep")
 
     assert code_ == 0, report
     assert report["status"] == "success"
@@ -120,10 +121,12 @@ def test_a_manual_trigger_template_runs_with_its_variables_and_returns_both(
     deployed = n8n_workflow(api, report["n8nWorkflowId"])
     assert deployed["name"] == f"{name} [{report['id'].replace('-', '')[:8]}]"
     assert [tag["name"] for tag in deployed["tags"]] == ["pumpflix-instance"]
-    assert deployed["active"] is False  # deactivated after the run
+    assert deployed["active"] is False  # kept, as asked, and deactivated after the run
     assert "$vars" not in json.dumps(deployed["nodes"])
     trigger = next(n for n in deployed["nodes"] if n["name"] == MANUAL)
-    assert trigger["type"] == "n8n-nodes-base.webhook"
+    assert trigger["type"] == "n8n-nodes-base.code"  # giving what the Manual Trigger gives
+    stand_in = next(n for n in deployed["nodes"] if n["name"] == f"{MANUAL} (pumpflix)")
+    assert stand_in["type"] == "n8n-nodes-base.webhook"
 
     runs = [e for e in events(cli, env, report["id"]) if e["source"] == "n8n"]
     assert [(e["node"], e["data"]["status"], e["data"]["itemsOut"]) for e in runs] == [
@@ -204,7 +207,7 @@ def test_a_webhook_template_runs_with_input(
     payload = tmp_path / "order.json"
     payload.write_text(json.dumps({"order": "A-1", "qty": 21}))
 
-    code_, report, stderr = run(cli, env, name, "--input", f"@{payload}")
+    code_, report, stderr = run(cli, env, name, "--input", f"@{payload}", "--keep")
 
     assert code_ == 0, stderr
     assert report["output"] == [{"order": "A-1", "qty": 42}]
@@ -249,6 +252,29 @@ def test_no_wait_returns_at_once_and_logs_follow_shows_the_result(
     assert events(cli, env, report["id"], "--follow", "--max-wait", "60") == events(
         cli, env, report["id"]
     )
+
+
+def test_plain_show_and_logs_pick_up_a_run_that_finished_since(
+    cli: CliRun, env: dict[str, str], prefix: str, api: httpx.Client, tmp_path: Path
+) -> None:
+    name = f"{prefix}Sleeper"
+    nap = code("Nap", "await new Promise(r => setTimeout(r, 500));\nreturn [{json: {slept: 1}}];")
+    add_template(cli, tmp_path / "t", chain(name, manual(), nap))
+    code_, report, stderr = run(cli, env, name, "--no-wait")
+    assert (code_, report["status"]) == (0, "running"), stderr
+    assert "kept n8n workflow" in stderr and "pumpflix instances prune" in stderr
+    finished = time.monotonic() + 60
+    while api.get(f"/executions/{report['n8nExecutionId']}").json()["status"] != "success":
+        assert time.monotonic() < finished, "the execution never finished"
+        time.sleep(0.2)
+
+    shown = cli("instances", "show", report["id"], "--json", env=env)  # no --follow: one look
+
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["status"] == "success"
+    assert json.loads(shown.stdout)["output"] == [{"slept": 1}]
+    nap_runs = [e for e in events(cli, env, report["id"]) if e["node"] == "Nap"]
+    assert [e["data"]["itemsOut"] for e in nap_runs] == [1]  # recorded once, not again
 
 
 def test_keep_active_leaves_the_workflow_active(

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import socket
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pumpflix_cli.config import Settings
 from pumpflix_cli.db.engine import Database
 from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.exit_codes import ExitCode
@@ -26,14 +25,6 @@ from tests.helpers import import_json, list_json, show_json
 pytestmark = pytest.mark.usefixtures("backend")
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(cli: CliRun) -> Iterator[Database]:
-    assert cli("db", "upgrade").exit_code == 0  # the embedded database on first use
-    db = Database(Settings())
-    yield db
-    db.dispose()
 
 
 def greeter(cli: CliRun, folder: Path, name: str = "Greeter") -> dict[str, Any]:
@@ -298,3 +289,22 @@ def test_run_rejects_malformed_flags(cli: CliRun, database: Database, tmp_path: 
     assert cli("instances", "run", "Greeter", "--input", "{").exit_code == ExitCode.USAGE
     assert cli("instances", "run", "Nope").exit_code == ExitCode.NOT_FOUND
     assert cli_json(cli, "list") == []
+
+
+def test_show_and_logs_refresh_only_a_running_instance_and_say_when_they_cannot(
+    cli: CliRun, database: Database, tmp_path: Path
+) -> None:
+    template = greeter(cli, tmp_path / "a")
+    running = add_instance(database, template, status="running", n8n_workflow_id="wf-1")
+    settled = add_instance(database, template, status="success", n8n_workflow_id="wf-2")
+    url = f"http://127.0.0.1:{closed_port()}"
+    env = {"N8N_URL": url, "N8N_API_KEY": "pf-test-key-0123456789"}
+
+    for command in (("show", running, "--json"), ("logs", running)):
+        result = cli("instances", *command, env=env)
+        assert result.exit_code == 0, result.stderr
+        assert f"warning: not refreshed from n8n: n8n: cannot reach n8n at {url}" in result.stderr
+    assert cli_json(cli, "show", running)["status"] == "running"  # as last recorded
+    for command in (("show", settled), ("logs", settled)):
+        result = cli("instances", *command, env=env)  # n8n is never asked
+        assert (result.exit_code, result.stderr) == (0, "")

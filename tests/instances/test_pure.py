@@ -19,6 +19,7 @@ from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import TemplateRecord
 from pumpflix_cli.services.instances.prepare import (
     KEEP_EXECUTION_DATA,
+    InputNotItemsError,
     RunRequest,
     VariablesNeededError,
     prepare_run,
@@ -32,7 +33,7 @@ from pumpflix_cli.workflow import (
     with_entry_point,
     without_entry_point,
 )
-from pumpflix_cli.workflow.materialize import EXECUTION_ID_REPLY
+from pumpflix_cli.workflow.entry_points import EXECUTION_ID_REPLY
 from tests.factories import workflow
 
 
@@ -212,7 +213,8 @@ def test_undoing_a_swapped_trigger_gives_the_template_back_with_edits_kept() -> 
     original = workflow()
     deployed, entry = with_entry_point(original, "pumpflix-1")
     edited = n8n_request_body(deployed)  # as read back from n8n
-    edited["nodes"][1]["parameters"]["assignments"]["assignments"][0]["value"] = "edited"
+    greet = next(n for n in edited["nodes"] if n["name"] == "Set greeting")
+    greet["parameters"]["assignments"]["assignments"][0]["value"] = "edited"
 
     restored = without_entry_point(edited, original, entry)
 
@@ -222,6 +224,29 @@ def test_undoing_a_swapped_trigger_gives_the_template_back_with_edits_kept() -> 
     )
     again = entry_point_of(original)
     assert (again.kind, again.node) == (entry.kind, entry.node)
+
+
+def test_a_trigger_swapped_by_an_earlier_pumpflix_is_undone_too() -> None:
+    """Earlier deployments turned the trigger itself into a Webhook of its name."""
+    original = workflow()
+    deployed = json.loads(json.dumps(original))
+    deployed["nodes"][0] |= {
+        "type": "n8n-nodes-base.webhook",
+        "parameters": {"path": "pumpflix-old", "httpMethod": "POST"},
+        "webhookId": "old",
+    }
+    restored = without_entry_point(deployed, original, entry_point_of(original))
+    assert restored["nodes"] == original["nodes"]
+
+
+def test_an_input_that_is_not_items_is_refused_before_anything_is_written() -> None:
+    request = RunRequest(
+        "Greeter", variables={"GREETING_TARGET": "x", "SLACK_CHANNEL": "y"}, payload=[1, 2]
+    )
+    with pytest.raises(InputNotItemsError, match="an array of objects") as raised:
+        prepare_run(request, greeting_template())
+    assert raised.value.exit_code == ExitCode.USAGE
+    assert prepare_run(RunRequest("Hook", payload=[1, 2]), hook_template("POST")).body
 
 
 def test_undoing_a_webhook_entry_restores_its_path() -> None:

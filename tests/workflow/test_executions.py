@@ -16,7 +16,9 @@ from pumpflix_cli.workflow import (
     node_events,
     recorded_executions,
     summarize,
+    with_entry_point,
 )
+from tests.factories import workflow
 
 
 def _run(
@@ -78,6 +80,32 @@ def test_a_successful_execution_gives_one_event_per_node_run_and_the_output() ->
         "itemsOut": 2,
     }
     assert summary.error is None
+
+
+def test_the_webhook_standing_in_for_a_trigger_is_left_out_of_the_node_runs() -> None:
+    deployed, entry = with_entry_point(workflow(), "pumpflix-x")
+    trigger, stand_in = entry.node, entry.stand_in
+    assert trigger is not None and stand_in is not None
+    run = execution(
+        "success",
+        {
+            stand_in: [_run(1795700814746, 1, 1, index=0)],
+            trigger: [_run(1795700814747, 40, 1, index=1)],
+            "Set greeting": [_run(1795700814788, 5, 1, index=2)],
+        },
+        "Set greeting",
+    )
+    run["workflowData"] = deployed
+
+    summary = summarize(run)
+
+    assert [(e.node, e.data and e.data["itemsOut"]) for e in summary.events] == [
+        (trigger, 1),
+        ("Set greeting", 1),
+    ]
+    assert summary.output == [{"n": 0}]
+    del run["workflowData"]  # without the workflow there is no telling: every node shows
+    assert [e.node for e in summarize(run).events] == [stand_in, trigger, "Set greeting"]
 
 
 def test_a_failed_execution_names_the_node_and_its_message() -> None:

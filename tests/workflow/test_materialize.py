@@ -1,4 +1,4 @@
-"""Materializing a template for an instance: variables, credentials, the entry point."""
+"""Materializing a template for an instance: variables and credentials."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pumpflix_cli.workflow import WorkflowError, extract_input_variables
+from pumpflix_cli.workflow import extract_input_variables
 from pumpflix_cli.workflow.materialize import (
     MissingVariablesError,
     materialize,
     substitute_text,
-    with_entry_point,
 )
 from tests.factories import workflow
 
@@ -73,47 +72,3 @@ def test_a_reference_becomes_a_literal_that_reads_back_as_the_value(
     inner = re.fullmatch(r"=\{\{ \[(.*)\] \}\}", filled, re.DOTALL)
     assert inner is not None
     assert json.loads("[" + inner.group(1) + "]") == [value] * len(names)
-
-
-def test_a_manual_trigger_is_swapped_for_a_webhook_of_the_same_name() -> None:
-    result, entry = with_entry_point(workflow(), "pumpflix-abc123")
-    assert (entry.kind, entry.node, entry.path, entry.method) == (
-        "swapped",
-        "When clicking 'Test workflow'",
-        "pumpflix-abc123",
-        "POST",
-    )
-    trigger = result["nodes"][0]
-    assert trigger["type"] == "n8n-nodes-base.webhook"
-    assert trigger["name"] == "When clicking 'Test workflow'"
-    assert trigger["parameters"]["responseMode"] == "lastNode"
-    assert trigger["position"] == [0, 0]
-    assert result["connections"] == workflow()["connections"]
-
-
-def test_an_existing_webhook_gets_the_instance_path() -> None:
-    document = workflow()
-    document["nodes"][0] = {
-        "name": "Hook",
-        "type": "n8n-nodes-base.webhook",
-        "typeVersion": 2,
-        "position": [0, 0],
-        "parameters": {"path": "orders", "httpMethod": "PUT"},
-    }
-    result, entry = with_entry_point(document, "pumpflix-x")
-    assert (entry.kind, entry.method) == ("webhook", "PUT")
-    assert result["nodes"][0]["parameters"]["path"] == "pumpflix-x"
-
-
-def test_an_app_trigger_is_left_for_the_app() -> None:
-    document = workflow()
-    document["nodes"][0]["type"] = "n8n-nodes-base.telegramTrigger"
-    _, entry = with_entry_point(document, "p")
-    assert entry.kind == "app"
-
-
-def test_a_workflow_without_a_trigger_cannot_run() -> None:
-    document = workflow()
-    del document["nodes"][0]
-    with pytest.raises(WorkflowError):
-        with_entry_point(document, "p")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, insert, select, update
+from sqlalchemy import String, and_, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from pumpflix_cli.db.models import Instance, InstanceEvent, N8nLink, Template
 from pumpflix_cli.records import EventRecord, InstanceRecord, as_utc, utcnow
@@ -109,9 +111,13 @@ class InstanceStore:
         )
 
     def add_events(self, instance_id: str, events: Sequence[EventRecord]) -> None:
+        """Write events of an instance; none once the instance is deleted (a run still
+        going on in another pumpflix while ``instances delete`` removed it)."""
         if not events:
             return
         key = uuid.UUID(instance_id)
+        if self.session.execute(select(Instance.id).where(Instance.id == key)).first() is None:
+            return
         self.session.execute(
             insert(InstanceEvent),
             [
@@ -151,7 +157,52 @@ class InstanceStore:
             )
         )
 
+    def forget_workflow(self, instance_id: str) -> None:
+        """The instance's n8n workflow is gone: it no longer names one, nor links to it."""
+        key = uuid.UUID(instance_id)
+        self.session.execute(delete(N8nLink).where(N8nLink.instance_id == key))
+        self.session.execute(
+            update(Instance)
+            .where(Instance.id == key)
+            .values(n8n_workflow_id=None, updated_at=utcnow())
+        )
+
+    def delete(self, instance_ids: Sequence[str]) -> int:
+        """Remove instances with their events and links; how many there were."""
+        keys = [uuid.UUID(instance_id) for instance_id in instance_ids]
+        self.session.execute(delete(InstanceEvent).where(InstanceEvent.instance_id.in_(keys)))
+        self.session.execute(delete(N8nLink).where(N8nLink.instance_id.in_(keys)))
+        result = self.session.execute(delete(Instance).where(Instance.id.in_(keys)))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     # --- reading ---------------------------------------------------------------------
+
+    def deployed_to(self, instance_id: str) -> str | None:
+        """The base URL of the n8n the instance's workflow was deployed to (its link)."""
+        return self.session.execute(
+            select(N8nLink.n8n_url).where(N8nLink.instance_id == uuid.UUID(instance_id))
+        ).scalar()
+
+    def created_before(
+        self,
+        *,
+        settled: datetime | None,
+        in_flight: datetime,
+        statuses: Sequence[str] = (),
+        in_flight_statuses: Sequence[str] = ("deploying", "running"),
+    ) -> list[InstanceRecord]:
+        """Instances, oldest first, created before ``settled`` (any time when None) — or,
+        while one of ``in_flight_statuses``, before ``in_flight`` — of ``statuses`` (all
+        when empty)."""
+        settled_ones: ColumnElement[bool] = Instance.status.not_in(in_flight_statuses)
+        if settled is not None:
+            settled_ones = and_(settled_ones, Instance.created_at < settled)
+        flying = and_(Instance.status.in_(in_flight_statuses), Instance.created_at < in_flight)
+        query = _select().where(or_(settled_ones, flying))
+        if statuses:
+            query = query.where(Instance.status.in_(statuses))
+        query = query.order_by(Instance.created_at, Instance.id)
+        return [_record(row) for row in self.session.execute(query)]
 
     def get(self, instance_id: str, *, final_workflow: bool = False) -> InstanceRecord | None:
         extra = (Instance.final_workflow,) if final_workflow else ()

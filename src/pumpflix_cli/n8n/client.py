@@ -89,20 +89,21 @@ class N8nClient(N8nTransport):
         """PUT replaces the whole workflow (tags and activation are kept)."""
         return dict(self.api("PUT", f"/workflows/{workflow_id}", json=body))
 
-    def delete_workflow(self, workflow_id: str, *, settle: float = 20.0) -> None:
+    def delete_workflow(self, workflow_id: str, *, settle: float = 20.0) -> bool:
         """Delete a workflow, unpublishing it first when it is active: n8n answers 409 to
-        deleting an active workflow, and for a moment after the deactivation as well."""
+        deleting an active workflow, and for a moment after the deactivation as well.
+        False when it was gone already. n8n deletes the workflow's executions with it."""
         try:
             self.api("POST", f"/workflows/{workflow_id}/deactivate", idempotent=True)
         except N8nNotFoundError:
-            return
+            return False
         deadline = time.monotonic() + settle
         while True:
             try:
                 self.api("DELETE", f"/workflows/{workflow_id}")
-                return
+                return True
             except N8nNotFoundError:
-                return  # gone: a retry of ours, or someone else, deleted it
+                return True  # gone since the deactivation: a retry of ours deleted it
             except N8nConflictError:
                 if time.monotonic() > deadline:
                     raise
@@ -216,6 +217,32 @@ class N8nClient(N8nTransport):
         """One execution, whatever its state (running and waiting ones included)."""
         params = {"includeData": "true" if include_data else "false"}
         return dict(self.api("GET", f"/executions/{execution_id}", params=params))
+
+    def execution_ids(self, workflow_id: str, *, status: str | None = None) -> list[str]:
+        """The ids of every execution of a workflow (of one status), page by page; running
+        ones only when asked for, as n8n lists them."""
+        params: dict[str, Any] = {"workflowId": workflow_id, "includeData": "false"}
+        if status is not None:
+            params["status"] = status
+        return [str(found["id"]) for found in self.paginate("/executions", params)]
+
+    def stop_execution(self, execution_id: str) -> bool:
+        """Stop a running or waiting execution; False when there is none to stop (it has
+        finished: 409, or is gone: 404)."""
+        try:
+            self.api("POST", f"/executions/{execution_id}/stop", idempotent=True)
+        except (N8nNotFoundError, N8nConflictError):
+            return False
+        return True
+
+    def delete_execution(self, execution_id: str) -> bool:
+        """Delete an execution and its data; False when it was gone already. n8n refuses
+        (400) to delete a running one: stop it first."""
+        try:
+            self.api("DELETE", f"/executions/{execution_id}")
+        except N8nNotFoundError:
+            return False
+        return True
 
     # --- health ------------------------------------------------------------------------
 

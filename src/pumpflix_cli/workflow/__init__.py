@@ -9,6 +9,15 @@ Pure: no files, no network, no printing, standard library only (and the plain re
 from pumpflix_cli.workflow.canonical import NON_CONTENT_KEYS, canonical_workflow, content_hash
 from pumpflix_cli.workflow.diff import NodeChange, WorkflowDiff, diff_workflows, same_workflow
 from pumpflix_cli.workflow.documents import parse_json, split_documents
+from pumpflix_cli.workflow.entry_points import (
+    EntryPoint,
+    entry_point_of,
+    input_problem,
+    stand_in_names,
+    webhook_payload,
+    with_entry_point,
+    without_entry_point,
+)
 from pumpflix_cli.workflow.errors import WorkflowError
 from pumpflix_cli.workflow.executions import (
     FINISHED_STEP,
@@ -27,14 +36,7 @@ from pumpflix_cli.workflow.extract import (
     extract_credentials,
     extract_input_variables,
 )
-from pumpflix_cli.workflow.materialize import (
-    EntryPoint,
-    MissingVariablesError,
-    entry_point_of,
-    materialize,
-    with_entry_point,
-    without_entry_point,
-)
+from pumpflix_cli.workflow.materialize import MissingVariablesError, materialize
 from pumpflix_cli.workflow.n8n_body import (
     MAX_N8N_NAME_LENGTH,
     n8n_request_body,
@@ -83,6 +85,7 @@ __all__ = [
     "expression_references",
     "extract_credentials",
     "extract_input_variables",
+    "input_problem",
     "instance_status",
     "materialize",
     "n8n_request_body",
@@ -96,9 +99,11 @@ __all__ = [
     "same_workflow",
     "scan_secrets",
     "split_documents",
+    "stand_in_names",
     "summarize",
     "validate",
     "validate_template_name",
+    "webhook_payload",
     "with_entry_point",
     "without_entry_point",
 ]

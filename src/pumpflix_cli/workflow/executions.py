@@ -6,12 +6,13 @@ builds plain records; fetching, waiting and storing are the services' part."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pumpflix_cli.records import EventRecord, parse_utc
+from pumpflix_cli.workflow.entry_points import stand_in_names
 
 # n8n's execution statuses, as the instance records them; any other is still running.
 FINISHED = {"success": "success", "error": "error", "crashed": "error", "canceled": "canceled"}
@@ -31,8 +32,8 @@ def execution_order(execution_id: str) -> tuple[int, str]:
 
 
 def execution_id_of_reply(body: Any) -> str | None:
-    """The execution id a swapped-in Webhook answering at once replies with (see
-    `materialize.EXECUTION_ID_REPLY`); None for any other answer."""
+    """The execution id a stand-in Webhook answering at once replies with (see
+    `entry_points.EXECUTION_ID_REPLY`); None for any other answer."""
     if isinstance(body, int) and not isinstance(body, bool):
         return str(body)
     if isinstance(body, str) and body.strip().isdigit():
@@ -124,7 +125,11 @@ def summarize(execution: dict[str, Any]) -> ExecutionSummary:
         n8n_status=n8n_status,
         started_at=_time(execution.get("startedAt")),
         stopped_at=_time(execution.get("stoppedAt")),
-        events=node_events(str(execution.get("id")), run_data),
+        events=node_events(
+            str(execution.get("id")),
+            run_data,
+            hidden=stand_in_names(execution.get("workflowData")),
+        ),
     )
     if summary.status == "error":
         failed = [e for e in summary.events if e.level == "error"]
@@ -149,11 +154,14 @@ def summarize(execution: dict[str, Any]) -> ExecutionSummary:
     return summary
 
 
-def node_events(execution_id: str, run_data: dict[str, Any]) -> list[EventRecord]:
-    """One event per node run, in the order n8n ran them."""
+def node_events(
+    execution_id: str, run_data: dict[str, Any], *, hidden: Collection[str] = ()
+) -> list[EventRecord]:
+    """One event per node run, in the order n8n ran them; none for the ``hidden`` nodes
+    (the Webhook pumpflix put in front of a trigger is no node of the template's)."""
     events: list[tuple[float, int, EventRecord]] = []
     for node, runs in run_data.items():
-        if not isinstance(runs, list):
+        if not isinstance(runs, list) or node in hidden:
             continue
         for index, run in enumerate(runs):
             if not isinstance(run, dict):

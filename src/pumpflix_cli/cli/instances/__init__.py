@@ -2,9 +2,11 @@
 
 import typer
 
+from pumpflix_cli.cli.instances.delete import delete
 from pumpflix_cli.cli.instances.list import list_
 from pumpflix_cli.cli.instances.logs import logs
 from pumpflix_cli.cli.instances.promote import promote
+from pumpflix_cli.cli.instances.prune import prune
 from pumpflix_cli.cli.instances.run import run
 from pumpflix_cli.cli.instances.show import show
 
@@ -14,3 +16,5 @@ app.command("list")(list_)
 app.command()(show)
 app.command()(logs)
 app.command()(promote)
+app.command()(delete)
+app.command()(prune)

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pumpflix_cli.cli.common import JsonOption, app_context, finish
 from pumpflix_cli.cli.completion import complete_template_ref
+from pumpflix_cli.cli.instances.options import Status
 
 if TYPE_CHECKING:
     from pumpflix_cli.output import Output
     from pumpflix_cli.records import InstanceRecord
-
-
-class Status(StrEnum):
-    created = "created"
-    deploying = "deploying"
-    running = "running"
-    success = "success"
-    error = "error"
-    canceled = "canceled"
 
 
 def list_(

@@ -44,12 +44,20 @@ def logs(
         bool, typer.Option("--json", help="One JSON object per event, one per line, on stdout.")
     ] = False,
 ) -> None:
-    """The instance's events in time order: pumpflix's steps and one line per node run."""
+    """The instance's events in time order: pumpflix's steps and one line per node run.
+
+    One still running is first refreshed from n8n (once; --follow keeps looking).
+    """
+    from pumpflix_cli.services.instances.executions import refresh
     from pumpflix_cli.services.instances.queries import instance_events, resolve_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
     record = resolve_instance(app_.database, instance)
+    if not follow:
+        warning = refresh(record, n8n=app_.n8n, database=app_.database)
+        if warning is not None:
+            out.warn(warning)
     for event in instance_events(app_.database, record, node=node):
         _print_event(out, event)
     if follow:

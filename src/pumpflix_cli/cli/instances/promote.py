@@ -63,7 +63,7 @@ def promote(
     except service.NameTakenError as exc:
         raise ConflictError(exc.message, hint="choose another --name") from None
     except service.NeverDeployedError as exc:
-        exc.hint = "promote it without --from-n8n"
+        exc.hint = "promote it without --from-n8n, or run it with --keep to edit it in n8n first"
         raise
     except service.WorkflowGoneError as exc:
         exc.hint = "promote it without --from-n8n (its final JSON is kept here)"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -60,10 +65,21 @@ def run(
         ),
     ] = None,
     no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="Return once n8n has accepted the call.")
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="Return once n8n has accepted the call (the n8n workflow is kept, "
+            "deactivated, for logs --follow; instances prune removes it).",
+        ),
+    ] = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep", help="Keep the n8n workflow (deactivated) instead of deleting it afterwards."
+        ),
     ] = False,
     keep_active: Annotated[
-        bool, typer.Option("--keep-active", help="Leave the n8n workflow active afterwards.")
+        bool, typer.Option("--keep-active", help="Keep the n8n workflow, and active.")
     ] = False,
     timeout: Annotated[
         float,
@@ -73,21 +89,25 @@ def run(
 ) -> None:
     """Fill a template in, deploy it to n8n as a workflow of its own and run it.
 
-    A Manual or Schedule Trigger is swapped for a Webhook of the same name;
-    a template's own Webhook is called at a path of the instance's own; a
-    workflow started only by app triggers is deployed and left active for the
-    app to call.
+    A Manual or Schedule Trigger is started through a Webhook put in front of
+    it and gives what it gives on a manual run (or --input); a template's own
+    Webhook is called at a path of the instance's own; a workflow started only
+    by app triggers is deployed and left active for the app to call. Once its
+    execution is read the n8n workflow is deleted, unless --keep; Ctrl-C or
+    SIGTERM stops the execution and deletes it too.
 
     A variable is stored masked when given with --secret-var, when its name
     says secret (TOKEN, PASSWORD, API_KEY …) or when its value looks like a token.
 
     Exit 0 on success, 1 when the execution failed, 2 for missing variables
-    (nothing is written), 75 on timeout, 69 when n8n cannot be reached.
+    (nothing is written), 75 on timeout, 69 when n8n cannot be reached, 130 /
+    143 when interrupted by SIGINT / SIGTERM.
     """
     from pumpflix_cli.cli.instances.inputs import collect_variables, parse_input, parse_pairs
     from pumpflix_cli.errors import UsageError
     from pumpflix_cli.redact import register_secret
     from pumpflix_cli.services.instances.prepare import (
+        InputNotItemsError,
         RunRequest,
         VariablesNeededError,
         prepare_run,
@@ -108,6 +128,7 @@ def run(
         credentials=parse_pairs(credential or [], option="--credential", what="TYPE"),
         payload=parse_input(sys.stdin.read() if input_ == "@-" else input_),
         wait=not no_wait,
+        keep=keep,
         keep_active=keep_active,
         timeout=timeout,
     )
@@ -119,15 +140,30 @@ def run(
         raise UsageError(
             exc.message, hint="give each with --var NAME=VALUE or in --vars-file FILE"
         ) from None
+    except InputNotItemsError as exc:
+        raise UsageError(
+            f"--input: {exc.message}",
+            hint="""--input '{"name": "Ada"}' or '[{"n": 1}, {"n": 2}]'""",
+        ) from None
     for warning in unused_warnings(prepared):
         out.warn(warning)
-    outcome = run_instance(
-        prepared,
-        client=app_.n8n(),
-        database=app_.database,
-        note=out.info,
-        follow_command=lambda short_id: f"pumpflix instances logs {short_id} --follow",
-    )
+    client = app_.n8n()
+    with terminate_as_interrupt() as terminated:
+        try:
+            outcome = run_instance(
+                prepared,
+                client=client,
+                database=app_.database,
+                note=out.info,
+                follow_command=lambda short_id: f"pumpflix instances logs {short_id} --follow",
+            )
+        except KeyboardInterrupt:
+            stopped = "terminated" if terminated else "interrupted"
+            out.error(
+                f"{stopped}; what became of the instance: "
+                f"pumpflix instances show {prepared.short_id}"
+            )
+            raise typer.Exit(128 + (terminated[0] if terminated else signal.SIGINT)) from None
     for note in outcome.notes:
         out.info(note)
     if isinstance(outcome.problem, ActivationRefusedError):
@@ -136,6 +172,26 @@ def run(
             "mapped with --credential TYPE=ID (an n8n credential's id)"
         )
     finish(out, outcome, lambda: _render(out, outcome))
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[list[int]]:
+    """While inside, SIGTERM interrupts as Ctrl-C does, so that a run stopped by a service
+    manager or ``kill`` cleans n8n up on its way out; the signals received are listed."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread may set a handler
+        return
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def unused_warnings(prepared: PreparedRun) -> list[str]:

@@ -22,12 +22,18 @@ def show(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Show one instance: status, inputs (secret-looking values masked), output."""
+    """Show one instance: status, inputs (secret-looking values masked), output.
+
+    One still running is first refreshed from n8n: an execution that has finished
+    since is recorded (as logs --follow does, once).
+    """
     from pumpflix_cli.services.instances.queries import show_instance
 
     app_ = app_context(ctx, json_output=json)
     out = app_.output
-    report = show_instance(app_.database, instance, final_workflow=final_json)
+    report = show_instance(app_.database, instance, final_workflow=final_json, n8n=app_.n8n)
+    if report.warning is not None:
+        out.warn(report.warning)
     finish(out, report, lambda: _render(out, report))
 
 

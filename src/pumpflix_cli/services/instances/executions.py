@@ -236,3 +236,22 @@ def _finished(
     except PumpflixError:
         return None  # deleted meanwhile, or n8n hiccuped: look again next time
     return summary if summary.finished else None
+
+
+def refresh(
+    instance: InstanceRecord,
+    *,
+    n8n: Callable[[], N8nClient],
+    database: Callable[[], Database],
+) -> str | None:
+    """One look at n8n for an instance still running, as one pass of `follow`: what has
+    finished since is recorded and settles it. Why it could not look, if it could not."""
+    if instance.status != "running" or instance.n8n_workflow_id is None:
+        return None
+    try:
+        result = follow(instance, client=n8n(), database=database, emit=lambda _e: None, max_wait=0)
+    except PumpflixError as exc:
+        return f"not refreshed from n8n: {exc.message}"
+    if result.reason == "gone":
+        return f"its n8n workflow {instance.n8n_workflow_id} is gone from n8n"
+    return None

@@ -19,6 +19,7 @@ from pumpflix_cli.workflow import (
     MissingVariablesError,
     WorkflowError,
     extract_credentials,
+    input_problem,
     materialize,
     n8n_request_body,
     with_entry_point,
@@ -26,6 +27,10 @@ from pumpflix_cli.workflow import (
 
 # Instances always keep their execution data: their logs are read from it.
 KEEP_EXECUTION_DATA = {"saveDataSuccessExecution": "all", "saveDataErrorExecution": "all"}
+
+
+class InputNotItemsError(UsageError):
+    """The run's input cannot be what its trigger gives: items are JSON objects."""
 
 
 class VariablesNeededError(UsageError):
@@ -45,7 +50,8 @@ class RunRequest:
     credentials: Mapping[str, str] = field(default_factory=dict)
     payload: Any = None
     wait: bool = True
-    keep_active: bool = False
+    keep: bool = False  # the n8n workflow stays (deactivated) after the run
+    keep_active: bool = False  # the n8n workflow stays, active
     timeout: float = 60.0
 
 
@@ -119,6 +125,9 @@ def prepare_run(request: RunRequest, template: TemplateRecord) -> PreparedRun:
         body = n8n_request_body(deployed, name=workflow_name(template.name, short_id(instance_id)))
     except WorkflowError as exc:
         raise InvalidInputError(f"template '{template.name}' cannot run on n8n: {exc}") from None
+    problem = input_problem(entry, request.payload)
+    if problem is not None:
+        raise InputNotItemsError(problem)
     body["settings"] = {**body["settings"], **KEEP_EXECUTION_DATA}
     return PreparedRun(
         instance_id,

@@ -52,10 +52,14 @@ class NameTakenError(ConflictError):
 
 
 class NeverDeployedError(UsageError):
-    """The instance never reached n8n: there is no workflow there to promote."""
+    """The instance has no workflow in n8n to promote: it never got there, or its run
+    removed it when it finished (runs clean up after themselves)."""
 
     def __init__(self, instance_id: str) -> None:
-        super().__init__(f"instance {instance_id} was never deployed to n8n")
+        super().__init__(
+            f"instance {instance_id} has no workflow in n8n (never deployed, or removed after "
+            "its run)"
+        )
         self.instance_id = instance_id
 
 

@@ -13,12 +13,14 @@ from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import INSTANCE_SUMMARY, EventRecord, InstanceRecord, camel_json
 from pumpflix_cli.redact import MASK
 from pumpflix_cli.references import single
+from pumpflix_cli.services.instances.executions import refresh
 from pumpflix_cli.services.instances.recorded import shown_inputs
 from pumpflix_cli.workflow.secret_names import names_a_secret
 from pumpflix_cli.workflow.tokens import looks_like_token
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.n8n.client import N8nClient
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
 STATUSES = ("created", "deploying", "running", "success", "error", "canceled")
@@ -78,6 +80,7 @@ class InstanceDetail:
     """One instance: what ``instances show`` reports."""
 
     record: InstanceRecord
+    warning: str | None = None  # why a running instance could not be refreshed from n8n
 
     @property
     def exit_code(self) -> ExitCode:
@@ -93,9 +96,20 @@ class InstanceDetail:
 
 
 def show_instance(
-    database: Callable[[], Database], ref: str, *, final_workflow: bool = False
+    database: Callable[[], Database],
+    ref: str,
+    *,
+    final_workflow: bool = False,
+    n8n: Callable[[], N8nClient] | None = None,
 ) -> InstanceDetail:
-    return InstanceDetail(resolve_instance(database, ref, final_workflow=final_workflow))
+    """One instance; one still running is first refreshed from ``n8n`` when given."""
+    record = resolve_instance(database, ref, final_workflow=final_workflow)
+    if n8n is None or record.status != "running":
+        return InstanceDetail(record)
+    warning = refresh(record, n8n=n8n, database=database)
+    return InstanceDetail(
+        resolve_instance(database, record.id, final_workflow=final_workflow), warning
+    )
 
 
 def instance_events(

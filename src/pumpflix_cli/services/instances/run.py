@@ -2,9 +2,9 @@
 its own, run through a webhook, and its execution recorded (SPEC §3, §4, §6).
 
 `run_instance` records the instance, then drives n8n step by step, writing each step as
-an event so that whatever happens the instance says how far it got and why it stopped.
-The steps stay together in `_Run` (a little over 300 lines) so a run reads top to bottom
-in the order n8n sees it.
+an event so that whatever happens the instance says how far it got and why it stopped;
+what it leaves in n8n as it ends is `aftermath`. The steps stay together in `_Run` (a
+little over 300 lines) so a run reads top to bottom in the order n8n sees it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.n8n.client import N8nRejectedError
 from pumpflix_cli.records import EventRecord, InstanceRecord, camel_json
 from pumpflix_cli.redact import scrub
+from pumpflix_cli.services.instances.aftermath import Lingering, cancel_interrupted, leave_n8n
 from pumpflix_cli.services.instances.executions import (
     Clock,
     InstanceRecorder,
@@ -36,6 +37,7 @@ from pumpflix_cli.workflow import (
     ExecutionSummary,
     content_hash,
     execution_id_of_reply,
+    webhook_payload,
 )
 
 if TYPE_CHECKING:
@@ -139,14 +141,17 @@ class _Run:
         self.prepared, self.entry, self.request = prepared, prepared.entry, prepared.request
         self.client, self.recorder, self.note, self.follow = client, recorder, note, follow
         self.outcome = RunOutcome(recorder.instance, prepared.entry, [])
+        self.workflow_id: str | None = None  # once n8n has created it
+        # Why the workflow outlives the run: an app trigger waits for its app; an
+        # execution not waited for, or out of time, still runs.
+        self.lingers: Lingering | None = None
 
     def drive(self, deadline: float, clock: Clock, sleep: Sleep) -> None:
         self.deadline, self.clock, self.sleep = deadline, clock, sleep
-        activated = False
+        interrupted = False
         try:
             workflow_id = self.deploy()
             self.activate(workflow_id)
-            activated = True
             self.recorder.update(status="running", started_at=datetime.now(UTC))
             self.activated()
             if self.entry.kind != "app":
@@ -158,21 +163,32 @@ class _Run:
             self.recorder.update(status="error", error=message, finished_at=datetime.now(UTC))
             self.recorder.step(f"failed: {message}", level="error")
             self.outcome.problem = exc
-        except KeyboardInterrupt:
-            self.recorder.step(
-                "interrupted; an execution may still be running in n8n", level="warning"
-            )
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the caller
+            interrupted = True
             raise
         finally:
-            if activated and not self.request.keep_active and self.entry.kind != "app":
-                self.deactivate(workflow_id)
+            request = self.request
+            if self.workflow_id is not None:
+                self.outcome.notes += leave_n8n(
+                    self.client,
+                    self.recorder,
+                    self.workflow_id,
+                    keep=request.keep,
+                    keep_active=request.keep_active,
+                    lingers=self.lingers,
+                    interrupted=interrupted,
+                    follow=self.follow,
+                    note=self.note,
+                )
+            if interrupted:
+                cancel_interrupted(self.recorder, kept=request.keep or request.keep_active)
 
     def deploy(self) -> str:
         prepared, client, name = self.prepared, self.client, self.prepared.body["name"]
         self.note(f"creating the n8n workflow '{name}'")
         tag_id = client.ensure_tag(INSTANCE_TAG)
         created = client.create_workflow(prepared.body)
-        workflow_id = str(created["id"])
+        workflow_id = self.workflow_id = str(created["id"])
         with self.recorder.database().session() as session:
             store = InstanceStore(session)
             store.update(prepared.instance_id, n8n_workflow_id=workflow_id)
@@ -203,17 +219,20 @@ class _Run:
             )
             self.recorder.step(message)
             self.outcome.notes.append(message)
+            self.lingers = "app"
             return
-        how = (
-            f"its trigger '{entry.node}' is a Webhook here"
+        at = f"{entry.method} /webhook/{entry.path}"
+        message = (
+            f"activated; the Webhook '{entry.stand_in}' at {at} starts its trigger "
+            f"'{entry.node}', which gives what it would give on a manual run"
             if entry.kind == "swapped"
-            else f"its Webhook '{entry.node}'"
+            else f"activated; its Webhook '{entry.node}' at {at}"
         )
-        self.recorder.step(
-            f"activated; {how} at {entry.method} /webhook/{entry.path}",
-            entry=entry.kind,
-            node=entry.node,
-        )
+        if entry.listeners:
+            message += "; also listening: " + ", ".join(
+                f"'{node}' at {path}" for node, path in entry.listeners
+            )
+        self.recorder.step(message, entry=entry.kind, node=entry.node)
 
     def call(self, workflow_id: str) -> None:
         request, entry, clock = self.request, self.entry, self.clock
@@ -224,7 +243,10 @@ class _Run:
             max(0.1, self.deadline - clock()) if request.wait else min(ACCEPT_WAIT, request.timeout)
         )
         reply = self.client.call_webhook(
-            entry.path, method=entry.method, payload=request.payload, wait=wait
+            entry.path,
+            method=entry.method,
+            payload=webhook_payload(entry, request.payload),
+            wait=wait,
         )
         self.recorder.step(_reply_message(entry, reply), at=called, httpStatus=reply.status)
         refused = reply.answered and reply.status is not None and reply.status >= 400
@@ -264,6 +286,7 @@ class _Run:
         message = f"accepted; not waiting (follow with: {self.follow})"
         self.recorder.step(message, executionId=execution_id)
         self.outcome.notes.append(message)
+        self.lingers = "running"
 
     def finished(self, summary: ExecutionSummary) -> None:
         self.outcome.execution = summary
@@ -292,21 +315,12 @@ class _Run:
         )
         self.recorder.update(error=message)
         self.recorder.step(message, level="warning")
+        self.lingers = "running"
         self.outcome.problem = ServiceTimeoutError(
             "n8n",
             f"the execution did not finish within {timeout:g} s",
             hint=f"it may still be running: {self.follow}",
         )
-
-    def deactivate(self, workflow_id: str) -> None:
-        try:
-            self.client.deactivate_workflow(workflow_id)
-        except PumpflixError as exc:
-            message = f"could not deactivate n8n workflow {workflow_id}: {exc.message}"
-            self.recorder.step(message, level="warning")
-            self.outcome.notes.append(message)
-            return
-        self.recorder.step(f"deactivated n8n workflow {workflow_id}")
 
 
 def _reply_message(entry: EntryPoint, reply: WebhookReply) -> str:
