@@ -187,7 +187,7 @@ def test_a_killed_run_is_found_by_prune_and_its_execution_stopped(
     )
 
     assert pruned.exit_code == 0, pruned.stderr
-    assert "deleted 1 instance(s) and 1 n8n workflow(s)" in pruned.stdout
+    assert "deleted 1 instance and 1 n8n workflow" in pruned.stdout
     assert ours(api, prefix) == []
     assert gone(api, f"/executions/{execution}")
     assert json.loads(cli("instances", "list", "--json", env=env).stdout) == []

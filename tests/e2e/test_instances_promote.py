@@ -220,7 +220,7 @@ def test_a_token_given_to_a_run_is_stored_nowhere_and_promote_puts_its_variable_
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
-    assert "held the value of secret variable GITHUB_TOKEN: masked as ***" in result.stderr
+    assert "held the value of secret variable GITHUB_TOKEN, now masked as ***" in result.stderr
     from_n8n = json.loads(result.stdout)
     for promoted in (from_final, from_n8n):
         assert promoted["inputVariables"] == original["inputVariables"]

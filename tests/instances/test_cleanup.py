@@ -76,7 +76,7 @@ def test_delete_removes_instances_and_their_logs_and_needs_no_n8n_when_they_have
         assert InstanceStore(session).events(gone) == []
     human = cli("instances", "delete", kept, "--yes")
     assert human.exit_code == 0
-    assert "deleted 1 instance(s) and 0 n8n workflow(s)" in human.stdout
+    assert "deleted 1 instance and 0 n8n workflows" in human.stdout
 
 
 def test_delete_resolves_every_id_first_and_deletes_nothing_when_one_is_unknown(
@@ -211,7 +211,7 @@ def test_prune_dry_run_lists_what_it_would_delete_and_changes_nothing(
     assert len(listed(cli)) == 2
     human = cli("instances", "prune", "--older-than", "1s", "--dry-run")
     assert human.exit_code == 0
-    assert "would delete 2 instance(s) and 1 n8n workflow(s); nothing was changed" in human.stdout
+    assert "would delete 2 instances and 1 n8n workflow; nothing was changed" in human.stdout
     assert "wf-1" in human.stdout
 
 

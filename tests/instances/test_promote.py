@@ -229,7 +229,7 @@ def test_an_instance_recorded_before_places_were_kept_is_masked_and_says_so(
     promoted, warnings = promote(cli, prepared.instance_id, "Old run")
 
     assert "run before pumpflix recorded where its variables went" in warnings
-    assert "held the value of secret variable GITHUB_TOKEN: masked as ***" in warnings
+    assert "held the value of secret variable GITHUB_TOKEN, now masked as ***" in warnings
     stored = show_json(cli, promoted["id"])["n8nJson"]
     assert TOKEN not in json.dumps(stored)
     post = next(n for n in stored["nodes"] if n["name"] == "Post")

@@ -169,7 +169,7 @@ def note_text(note: UnfillNote) -> str:
             "template's text is put back there (that change is not kept)"
         )
     if note.kind == "stray-secret":
-        return f"{where} held the value of secret variable {names}: masked as ***"
+        return f"{where} held the value of secret variable {names}, now masked as ***"
     return (
         "this instance was run before pumpflix recorded where its variables went: the "
         "values it was given stay filled in (secret ones masked)"
