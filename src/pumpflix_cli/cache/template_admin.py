@@ -4,6 +4,7 @@ read and delete through them (batched, one command per key: keys spread over slo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +14,35 @@ from pumpflix_cli.cache.codec import UndecryptableError
 from pumpflix_cli.cache.guarded import guard_parts, side_key
 from pumpflix_cli.cache.store import RevisionedStore, split
 from pumpflix_cli.cache.values import dumps
-from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
 
 # Keys per pipeline when scanning, inspecting or deleting many keys.
 BATCH = 500
+
+# A template id as the platform makes them (``uuid()``), in either case.
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_TYPE = "(?:" + "|".join(SOURCE_TYPES) + ")"
+_OWN = rf"(?:index:{_TYPE}|stats:{_TYPE}|warm:last)"
+
+
+def glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob (``SCAN MATCH``)."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def key_forms(prefix: str) -> re.Pattern[str]:
+    """Exactly the keys of the template cache under ``prefix``: the platform's entries and
+    lists, their side keys, pumpflix's own. Another deployment's keys (a longer prefix
+    that starts with ours, ``pumpflix:staging:``) and any other key are not of them."""
+    p = re.escape(prefix)
+    forms = (
+        rf"{p}template:{_UUID}",
+        rf"{p}templates:{_TYPE}",
+        rf"\{{{p}template:{_UUID}\}}:(?:rev|meta)",
+        rf"\{{{p}templates:{_TYPE}\}}:rev",
+        rf"{p}pumpflix:{_OWN}",
+    )
+    return re.compile("|".join(f"(?:{form})" for form in forms))
 
 
 def index_records(payload: bytes) -> list[TemplateRecord]:
@@ -44,6 +70,8 @@ class CacheKeyspace:
     def __init__(self, store: RevisionedStore, prefix: str) -> None:
         self.store = store
         self.prefix = prefix
+        self._forms = key_forms(prefix)
+        self._entry_form = re.compile(re.escape(f"{prefix}template:") + f"({_UUID})")
 
     @property
     def client(self) -> Any:
@@ -75,8 +103,12 @@ class CacheKeyspace:
 
     def entry_id(self, key: str) -> str | None:
         """The template id of an entry key, None for any other key."""
-        head = f"{self.prefix}template:"
-        return key[len(head) :] if key.startswith(head) else None
+        found = self._entry_form.fullmatch(key)
+        return found.group(1) if found else None
+
+    def is_ours(self, key: str) -> bool:
+        """One of the template cache's key forms under this prefix, exactly."""
+        return self._forms.fullmatch(key) is not None
 
     # --- administration (cache stats, flush, verify) ----------------------------------
 
@@ -84,19 +116,21 @@ class CacheKeyspace:
         """Keys matching ``pattern`` (which names the prefix); every node of a Cluster."""
         with translate_errors(self.store.url):
             for key in self.client.scan_iter(match=pattern, count=1000):
-                yield key.decode() if isinstance(key, bytes) else str(key)
+                yield key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else str(key)
 
     def our_keys(self) -> list[str]:
-        """Every key pumpflix or the platform's template cache holds under the prefix."""
-        p = self.prefix
+        """Every key pumpflix or the platform's template cache holds under the prefix:
+        found by ``SCAN`` with the prefix taken literally, kept only when it is exactly one
+        of the key forms (``key_forms``)."""
+        p = glob_escape(self.prefix)
         patterns = (f"{p}template:*", f"{p}templates:*", f"{p}pumpflix:*")
         sides = ("{" + f"{p}template:*", "{" + f"{p}templates:*")
-        return sorted({k for pattern in patterns + sides for k in self.scan(pattern)})
+        found = {k for pattern in patterns + sides for k in self.scan(pattern)}
+        return sorted(k for k in found if self.is_ours(k))
 
     def entry_ids(self) -> list[str]:
-        return sorted(
-            i for i in (self.entry_id(k) for k in self.scan(f"{self.prefix}template:*")) if i
-        )
+        keys = self.scan(f"{glob_escape(self.prefix)}template:*")
+        return sorted(i for i in (self.entry_id(k) for k in keys) if i)
 
     def _batched(
         self, keys: Sequence[str], queue: Callable[[Any, str], Any], *, strict: bool = True
