@@ -135,17 +135,28 @@ class GuardedKeys:
 
         return [int(rev) for rev in self.store.run(build)]
 
-    def bump(self, groups: Sequence[tuple[str, Sequence[str], int]]) -> None:
+    def bump(
+        self, groups: Sequence[tuple[str, Sequence[str], int]]
+    ) -> list[tuple[list[str], Exception]]:
         """For each ``(guarded key, its companions, side ttl)``: raise the revision and
-        delete the key and its companions (all in the guarded key's slot)."""
+        delete the key and its companions (all in the guarded key's slot). Returns, for
+        each group the server refused to bump (out of memory under ``noeviction``, which
+        refuses the script's ``SET``), its keys with the side key, and the refusal:
+        deleting them all is as safe as the bump (a fill needs the side key) and ``DEL``
+        works when ``SET`` does not."""
         if not groups:
-            return
+            return []
 
         def build(pipe: Any) -> None:
             for key, companions, ttl in groups:
                 _queue(pipe, SCRIPTS["side_bump"], [side_key(key), key, *companions], ttl)
 
-        self.store.run(build)
+        replies = self.store.run(build, raise_on_error=False)
+        return [
+            ([key, *companions, side_key(key)], reply)
+            for (key, companions, _), reply in zip(groups, replies, strict=True)
+            if isinstance(reply, Exception)
+        ]
 
     def fill_entries(self, items: Sequence[tuple[str, int, bytes, bytes, int]]) -> list[bool]:
         """Compare-and-set ``(entry key, revision, stored value, meta, ttl)``."""

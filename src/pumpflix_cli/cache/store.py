@@ -257,15 +257,24 @@ class RevisionedStore:
     def fill_many(self, items: Iterable[tuple[str, int, bytes, int]]) -> int:
         return sum(self.fill_each(items))
 
-    def bump_many(self, items: Iterable[tuple[str, int]]) -> int:
-        """Tombstone each ``(key, ttl)`` with a higher revision."""
+    def bump_many(self, items: Iterable[tuple[str, int]]) -> list[tuple[str, Exception]]:
+        """Tombstone each ``(key, ttl)`` with a higher revision; returns the keys the
+        server refused to bump (out of memory) with the refusal: the caller deletes them
+        instead (a fill never lands on a missing key)."""
         queued = list(items)
         if not queued:
-            return 0
+            return []
 
         def build(pipe: Any) -> None:
             for key, ttl in queued:
                 SCRIPTS["bump"].queue(pipe, key, ttl)
 
-        self.run(build)
-        return len(queued)
+        replies = self.run(build, raise_on_error=False)
+        return [
+            (key, reply)
+            for (key, _), reply in zip(queued, replies, strict=True)
+            if isinstance(reply, Exception)
+        ]
+
+    def warn(self, message: str) -> None:
+        self._warn(message)

@@ -26,6 +26,7 @@ from pumpflix_cli.cache.values import (
     workflow_text,
 )
 from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.redact import scrub
 
 __all__ = ["EntryState", "KeyState", "TemplateCache"]
 
@@ -223,15 +224,32 @@ class TemplateCache(CacheKeyspace):
     def invalidate(self, ids_by_type: Mapping[str, Sequence[str]]) -> None:
         """After a committed write: bump and delete the entries it affected with their
         meta, the platform's list of each type it touched (so the platform's next read
-        rebuilds it from the database) and pumpflix's summary index of that type."""
+        rebuilds it from the database) and pumpflix's summary index of that type.
+
+        A Redis out of memory (``maxmemory`` with ``noeviction``) refuses the bumps'
+        ``SET``: those keys are deleted instead, side keys included, which no reader can
+        fill again until it observes a new revision. When even that fails this raises,
+        and the caller must say that the cache may serve the old version."""
         groups: list[tuple[str, Sequence[str], int]] = []
         for source_type, ids in ids_by_type.items():
             ttl = self.ttls[source_type]
             groups.extend((self.entry_key(i), [self.meta_key(i)], ttl) for i in ids)
         for source_type in ids_by_type:
             groups.append((self.list_key(source_type), [], self.ttls[source_type]))
-        self.guarded.bump(groups)
-        self.store.bump_many([(self.index_key(t), self.ttls[t]) for t in ids_by_type])
+        refused = self.guarded.bump(groups)
+        refused += [
+            ([k], exc)
+            for k, exc in self.store.bump_many(
+                [(self.index_key(t), self.ttls[t]) for t in ids_by_type]
+            )
+        ]
+        if refused:
+            self.delete([key for keys, _ in refused for key in keys])
+            reason = scrub(str(refused[0][1])).partition(". script:")[0].rstrip(".")
+            self.store.warn(
+                f"Redis refused to replace the changed templates' cache keys ({reason}): "
+                "they were deleted instead"
+            )
         for source_type, ids in ids_by_type.items():
             if ids:
                 self.count({source_type: "invalidations"}, len(ids))

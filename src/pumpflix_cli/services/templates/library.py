@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pumpflix_cli.errors import (
+    CacheStaleError,
     ConflictError,
     NotFoundError,
     PumpflixError,
@@ -55,6 +56,8 @@ class TemplateLibrary:
     """Reads through the cache when there is one; every write invalidates what it touched.
 
     ``database`` is a factory so that a warm-cache read never loads the database layer.
+    ``stale`` hears of a committed write whose invalidation could not be applied (the
+    command then ends with that error, once it has reported what it did).
     """
 
     def __init__(
@@ -62,10 +65,12 @@ class TemplateLibrary:
         database: Callable[[], Database],
         cache: TemplateCache | None,
         warn: Callable[[str], None],
+        stale: Callable[[CacheStaleError], None] = lambda _error: None,
     ) -> None:
         self._database = database
         self.cache = cache
         self._warn = warn
+        self._stale = stale
 
     # --- cache plumbing ----------------------------------------------------------------
 
@@ -76,16 +81,22 @@ class TemplateLibrary:
 
     def invalidate_cache(self, ids_by_type: Mapping[str, Sequence[str]]) -> None:
         """After a committed write: bump and delete the entries it affected and the lists
-        of their types, so neither the platform nor pumpflix reads an old copy."""
+        of their types, so neither the platform nor pumpflix reads an old copy. When Redis
+        cannot be made to (down, or refusing even ``DEL``), the write stands and the
+        command is told, to end with exit 6 after its report."""
         if self.cache is None or not ids_by_type:
             return
         try:
             self.cache.invalidate(ids_by_type)
         except PumpflixError as exc:
-            self._warn(
-                f"{exc.message}; the cache may hold old copies of the changed templates",
+            self._warn(f"{exc.message}; the cache may still serve the old version")
+            self._stale(
+                CacheStaleError(
+                    "the change is in the database, but the cache could not be "
+                    "invalidated and may serve the old version",
+                    hint="once Redis accepts writes again, run: pumpflix cache flush",
+                )
             )
-            self._warn("run `pumpflix cache flush` once Redis is back")
             self.cache = None
 
     # --- reading -----------------------------------------------------------------------
