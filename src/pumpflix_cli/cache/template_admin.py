@@ -11,8 +11,9 @@ from typing import Any
 
 from pumpflix_cli.cache.client import translate_errors
 from pumpflix_cli.cache.codec import UndecryptableError
-from pumpflix_cli.cache.guarded import guard_parts, side_key
-from pumpflix_cli.cache.store import RevisionedStore, split
+from pumpflix_cli.cache.guarded import guard_parts, side_key, token_digest
+from pumpflix_cli.cache.index import Index, bound_elsewhere, parse_index
+from pumpflix_cli.cache.store import RevisionedStore
 from pumpflix_cli.cache.values import dumps
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
 
@@ -23,6 +24,7 @@ BATCH = 500
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _TYPE = "(?:" + "|".join(SOURCE_TYPES) + ")"
 _OWN = rf"(?:index:{_TYPE}|stats:{_TYPE}|warm:last)"
+_INDEX = rf"pumpflix:index:{_TYPE}"
 
 
 def glob_escape(text: str) -> str:
@@ -41,22 +43,16 @@ def key_forms(prefix: str) -> re.Pattern[str]:
         rf"\{{{p}template:{_UUID}\}}:(?:rev|meta)",
         rf"\{{{p}templates:{_TYPE}\}}:rev",
         rf"{p}pumpflix:{_OWN}",
+        rf"\{{{p}{_INDEX}\}}:rev",
     )
     return re.compile("|".join(f"(?:{form})" for form in forms))
 
 
-def index_records(payload: bytes) -> list[TemplateRecord]:
-    # Summaries hold no nested objects: each object is a record, built as it is parsed.
-    records = json.loads(payload, object_hook=TemplateRecord.from_json)
-    if not isinstance(records, list):
-        raise TypeError("an index is a JSON array")
-    return records
-
-
 @dataclass(frozen=True)
 class KeyState:
-    """An index as an administrative read found it: ``value``, ``tombstone``,
-    ``unreadable`` or ``absent``."""
+    """An index as an administrative read found it: ``value``, ``tombstone`` (a guard
+    and no value: invalidated, or observed and not filled yet), ``unreadable`` or
+    ``absent``."""
 
     key: str
     kind: str
@@ -124,7 +120,7 @@ class CacheKeyspace:
         of the key forms (``key_forms``)."""
         p = glob_escape(self.prefix)
         patterns = (f"{p}template:*", f"{p}templates:*", f"{p}pumpflix:*")
-        sides = ("{" + f"{p}template:*", "{" + f"{p}templates:*")
+        sides = ("{" + f"{p}template:*", "{" + f"{p}templates:*", "{" + f"{p}pumpflix:*")
         found = {k for pattern in patterns + sides for k in self.scan(pattern)}
         return sorted(k for k in found if self.is_ours(k))
 
@@ -164,25 +160,46 @@ class CacheKeyspace:
         raw = self._batched(keys, lambda pipe, key: pipe.get(side_key(key)))
         return [guard_parts(value)[0] for value in raw]
 
+    def decode_index(self, key: str, raw: Any, guard: Any, *, warn: bool) -> Index:
+        """An index as its key and side key held it: a hit only when it decrypts, its
+        token is the one the side key vouches for and its header names this key."""
+        rev, digest = guard_parts(guard)
+        if raw is None:
+            return Index(key, rev)
+        raw = bytes(raw)
+        try:
+            plain = self.store.codec.decode(raw)
+        except UndecryptableError as exc:
+            if warn:
+                self.store.warn_undecryptable(exc)
+            return Index(key, rev, unreadable=True)
+        stamped = token_digest(raw)
+        parsed = parse_index(key, plain) if stamped == digest or not stamped else None
+        if parsed is None:
+            if warn and ((stamped and stamped != digest) or bound_elsewhere(key, plain)):
+                self.store.warn_misplaced(key)
+            return Index(key, rev, unreadable=True)
+        body, count = parsed
+        return Index(key, rev, body, count)
+
     def index_states(self, types: Sequence[str]) -> list[KeyState]:
         """Decode the summary indexes without counting or warning."""
         keys = [self.index_key(t) for t in types]
+        replies = self._batched(
+            keys, lambda pipe, key: pipe.execute_command("MGET", key, side_key(key))
+        )
         found = []
-        for key, raw in zip(keys, self.get_raw(keys), strict=True):
-            kind, rev, body = split(raw)
+        for key, (raw, guard) in zip(keys, replies, strict=True):
+            index = self.decode_index(key, raw, guard, warn=False)
             if raw is None:
-                found.append(KeyState(key, "absent", 0))
-            elif kind == "t":
-                found.append(KeyState(key, "tombstone", rev))
-            elif kind != "r":
-                found.append(KeyState(key, "unreadable", rev))
-            else:
-                try:
-                    records = index_records(self.store.codec.decode(body))
-                except (UndecryptableError, ValueError, KeyError, TypeError):
-                    found.append(KeyState(key, "unreadable", rev))
-                else:
-                    found.append(KeyState(key, "value", rev, records))
+                found.append(KeyState(key, "tombstone" if guard else "absent", index.rev))
+                continue
+            try:
+                records = index.records() if index.hit else None
+            except (ValueError, KeyError, TypeError):
+                records = None
+            kind = "unreadable" if records is None else "value"
+            found.append(KeyState(key, kind, index.rev, records))
         return found
 
     def get_raw(self, keys: Sequence[str]) -> list[bytes | None]:

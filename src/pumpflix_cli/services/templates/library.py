@@ -18,6 +18,7 @@ from pumpflix_cli.references import match_reference, parse_reference
 from pumpflix_cli.references import single as single_reference
 
 if TYPE_CHECKING:
+    from pumpflix_cli.cache.index import Index
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.db.engine import Database
 
@@ -42,6 +43,16 @@ def single(ref: str, candidates: Sequence[TemplateRecord]) -> TemplateRecord:
 
 def describe_template(record: TemplateRecord) -> str:
     return f"{record.source_type} '{record.name}'"
+
+
+def _index_records(index: Index) -> list[TemplateRecord] | None:
+    """An index's summaries, None on a miss (or a value not in its layout: refilled)."""
+    if not index.hit:
+        return None
+    try:
+        return index.records()
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 class TemplatesInUseError(ConflictError):
@@ -124,11 +135,12 @@ class TemplateLibrary:
         revisions: dict[str, int] = {}
         if self.cache is not None and use_cache:
             try:
-                for source_type, (value, records) in self.cache.read_indexes(types).items():
-                    if value.hit:
+                for source_type, index in self.cache.read_indexes(types).items():
+                    records = _index_records(index)
+                    if records is not None:
                         cached[source_type] = records
                     else:
-                        revisions[source_type] = value.rev
+                        revisions[source_type] = index.rev
             except PumpflixError as exc:
                 self._cache_failed(exc)
         missing = [t for t in types if t not in cached]
@@ -164,9 +176,10 @@ class TemplateLibrary:
             except PumpflixError as exc:
                 self._cache_failed(exc)
             else:
-                if all(value.hit for value, _ in indexes.values()):
-                    records = [r for _, recs in indexes.values() for r in recs]
-                    return single(ref, match_ref(ref, records))
+                found = [_index_records(index) for index in indexes.values()]
+                if all(records is not None for records in found):
+                    everything = [r for records in found for r in records or []]
+                    return single(ref, match_ref(ref, everything))
         from pumpflix_cli.db.templates import TemplateStore
 
         with self._database().session() as session:
