@@ -4,6 +4,7 @@ and deletion. Import and export live in their own modules."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from pumpflix_cli.errors import (
@@ -45,12 +46,38 @@ def describe_template(record: TemplateRecord) -> str:
     return f"{record.source_type} '{record.name}'"
 
 
-def _index_records(index: Index) -> list[TemplateRecord] | None:
-    """An index's summaries, None on a miss (or a value not in its layout: refilled)."""
+Matcher = Callable[[str, "str | None"], bool]
+
+
+def _matcher(search: str | None) -> Matcher | None:
+    """``--search``: the text in the name or the description, in any case (Python's
+    ``lower()``, the same on every path)."""
+    if not search:
+        return None
+    needle = search.lower()
+    return lambda name, description: needle in name.lower() or needle in (description or "").lower()
+
+
+def _pick(
+    records: Iterable[TemplateRecord], matches: Matcher | None, limit: int | None
+) -> list[TemplateRecord]:
+    """The first ``limit`` of ``records`` (in order) that match; only as many are taken
+    from the iterable as that needs."""
+    chosen = records if matches is None else (r for r in records if matches(r.name, r.description))
+    return list(islice(chosen, limit))
+
+
+def _index_records(
+    index: Index, matches: Matcher | None = None, limit: int | None = None
+) -> list[TemplateRecord] | None:
+    """An index's summaries that match, at most ``limit`` (decoding only that far); None
+    on a miss, or for a value not in its layout (refilled)."""
     if not index.hit:
         return None
     try:
-        return index.records()
+        if limit is None:
+            return _pick(index.records(), matches, None)
+        return _pick(index.iter_records(), matches, limit)
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -120,45 +147,47 @@ class TemplateLibrary:
         limit: int | None = None,
         use_cache: bool = True,
     ) -> list[TemplateRecord]:
-        records = self._all_summaries(types, use_cache=use_cache)
-        if search:
-            needle = search.lower()
-            records = [
-                r
-                for r in records
-                if needle in r.name.lower() or needle in (r.description or "").lower()
-            ]
-        return records[:limit] if limit is not None else records
+        """The templates of ``types`` in listing order (``sort_key``), those whose name or
+        description contains ``search`` (any case), at most ``limit`` of them.
 
-    def _all_summaries(self, types: Sequence[str], *, use_cache: bool) -> list[TemplateRecord]:
+        A type whose index is cached is read from it (only as far as ``limit`` needs).
+        The others come from the database: all of them when the cache wants its index
+        filled, else only what is asked for, the limit and the order in the SQL query."""
+        matches = _matcher(search)
         cached: dict[str, list[TemplateRecord]] = {}
         revisions: dict[str, int] = {}
         if self.cache is not None and use_cache:
             try:
                 for source_type, index in self.cache.read_indexes(types).items():
-                    records = _index_records(index)
+                    records = _index_records(index, matches, limit)
                     if records is not None:
                         cached[source_type] = records
-                    else:
+                    elif limit is None:  # a limited read does not pay for the whole fill
                         revisions[source_type] = index.rev
             except PumpflixError as exc:
                 self._cache_failed(exc)
+        picked: list[TemplateRecord] = []
         missing = [t for t in types if t not in cached]
         if missing:
             from pumpflix_cli.db.templates import TemplateStore
 
+            whole = [t for t in missing if t in revisions]
+            asked = [t for t in missing if t not in revisions]
             with self._database().session() as session:
-                fresh = TemplateStore(session).summaries(missing)
-            by_type: dict[str, list[TemplateRecord]] = {t: [] for t in missing}
+                store = TemplateStore(session)
+                fresh = store.summaries(whole) if whole else []
+                picked = store.summaries(asked, matches=matches, limit=limit) if asked else []
+            by_type: dict[str, list[TemplateRecord]] = {t: [] for t in whole}
             for record in fresh:
                 by_type[record.source_type].append(record)
             for records in by_type.values():
                 records.sort(key=sort_key)
-            cached.update(by_type)
-            self._fill_indexes({t: (revisions[t], by_type[t]) for t in revisions})
-        merged = [record for t in types for record in cached[t]]
+            self._fill_indexes({t: (revisions[t], by_type[t]) for t in whole})
+            for source_type, records in by_type.items():
+                cached[source_type] = _pick(records, matches, limit)
+        merged = [record for records in cached.values() for record in records] + picked
         merged.sort(key=sort_key)
-        return merged
+        return merged[:limit] if limit is not None else merged
 
     def _fill_indexes(self, items: Mapping[str, tuple[int, Sequence[TemplateRecord]]]) -> None:
         if self.cache is None or not items:
