@@ -224,3 +224,19 @@ def test_no_value_copied_over_another_is_ever_served_for_it(
             assert library.show(template_id).to_json() == expected, (source, target)
     finally:
         app.close()
+
+
+def test_an_index_left_by_an_older_pumpflix_is_refilled_quietly(
+    cli: CliRun, raw: redis.Redis, prefix: str, warm: dict[str, str], encrypted: str
+) -> None:
+    """Before the index had a guard it held ``r<rev>:<token>``: after an upgrade that is a
+    miss without a warning (neither tampered nor misplaced), and is replaced."""
+    key = f"{prefix}pumpflix:index:user"
+    token = Fernet(encrypted.encode()).encrypt(b'[{"id": "x"}]')
+    raw.set(key, b"r1700000000000000:" + token, ex=60)
+    raw.delete(side(key))
+    result = cli("templates", "list", "--type", "user", "--json")
+    assert [t["name"] for t in json.loads(result.stdout)] == ["Alpha", "Beta"]
+    assert result.stderr == ""
+    value = raw.get(key)
+    assert isinstance(value, bytes) and value.startswith(b"gAAAAA")

@@ -25,6 +25,8 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _TYPE = "(?:" + "|".join(SOURCE_TYPES) + ")"
 _OWN = rf"(?:index:{_TYPE}|stats:{_TYPE}|warm:last)"
 _INDEX = rf"pumpflix:index:{_TYPE}"
+# An index as pumpflix kept it before it was guarded: ``r<rev>:<value>`` or ``t<rev>:``.
+_OLD_INDEX = re.compile(rb"[rt]\d+:")
 
 
 def glob_escape(text: str) -> str:
@@ -167,6 +169,8 @@ class CacheKeyspace:
         if raw is None:
             return Index(key, rev)
         raw = bytes(raw)
+        if _OLD_INDEX.match(raw):  # written by a pumpflix before the guard: refilled quietly
+            return Index(key, rev, unreadable=True)
         try:
             plain = self.store.codec.decode(raw)
         except UndecryptableError as exc:
