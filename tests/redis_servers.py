@@ -225,3 +225,39 @@ class SilentServer:
         for conn in self.held:
             conn.close()
         self.sock.close()
+
+
+# --- a server at its limits ---------------------------------------------------------
+
+
+def exhaust(client: redis.Redis) -> None:
+    """Fill Redis and put its limit under what it holds, with ``noeviction``: every write
+    that may grow memory is refused from now on (checked), deleting still works."""
+    client.config_set("maxmemory", 0)
+    for part in range(40):  # in small values: a big one's query buffer is freed later
+        client.set(f"ballast:{part}", b"x" * 100_000)
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", used - 1_000_000)
+    try:
+        client.set("probe", b"1")
+    except redis.exceptions.OutOfMemoryError:
+        return
+    raise AssertionError("Redis still accepts writes")
+
+
+def refuse_every_write(client: redis.Redis) -> None:
+    """A primary that refuses every write, ``DEL`` included (no replica acknowledges)."""
+    exhaust(client)
+    client.config_set("min-replicas-to-write", 1)
+    try:
+        client.delete("ballast:0")
+    except redis.exceptions.ResponseError as exc:
+        assert "NOREPLICAS" in str(exc), exc
+        return
+    raise AssertionError("Redis still accepts DEL")
+
+
+def relieve(client: redis.Redis) -> None:
+    client.config_set("min-replicas-to-write", 0)
+    client.config_set("maxmemory", 0)

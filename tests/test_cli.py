@@ -56,6 +56,7 @@ def test_exit_codes_are_the_documented_numbers() -> None:
         "NOT_FOUND": 3,
         "CONFLICT": 4,
         "PARTIAL": 5,
+        "CACHE_STALE": 6,
         "DATA_ERR": 65,
         "UNAVAILABLE": 69,
         "IO_ERR": 74,

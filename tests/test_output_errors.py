@@ -164,17 +164,18 @@ def test_export_where_a_folder_is_in_the_way_of_a_file_names_it(
     _one_error_line(result.stderr, str(victim))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_export_into_a_read_only_folder_names_it(cli: CliRun, tmp_path: Path) -> None:
+    """Read-only for real, root included: a read-only mount (``tests/read_only.py``)."""
+    from tests.read_only import run_read_only
+
     _seed_many(cli, tmp_path / "in", 2)
     parent = tmp_path / "ro"
     parent.mkdir()
-    parent.chmod(0o500)
-    try:
-        result = cli("templates", "export", "--out", str(parent / "out"))
-    finally:
-        parent.chmod(0o700)
-    assert result.exit_code == 74
+    settings = {"PUMPFLIX_DATA_DIR": str(tmp_path / "data")}
+    result = run_read_only(
+        [parent], ["templates", "export", "--out", str(parent / "out")], settings
+    )
+    assert result.returncode == 74
     _one_error_line(result.stderr, str(parent / "out"))
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.config import LoadedSettings, Settings
     from pumpflix_cli.db.engine import Database
+    from pumpflix_cli.errors import CacheStaleError
     from pumpflix_cli.n8n.client import N8nClient
     from pumpflix_cli.services.templates.library import TemplateLibrary
 
@@ -29,6 +30,8 @@ class AppContext:
         self._database_checked = False
         self._redis: RedisClient | None = None
         self._n8n: N8nClient | None = None
+        # A committed write whose cache invalidation failed: the command ends with it.
+        self.stale_cache: CacheStaleError | None = None
 
     @property
     def loaded_settings(self) -> LoadedSettings:
@@ -81,7 +84,13 @@ class AppContext:
     def library(self) -> TemplateLibrary:
         from pumpflix_cli.services.templates.library import TemplateLibrary
 
-        return TemplateLibrary(self.database, self.template_cache(), self.output.warn)
+        return TemplateLibrary(
+            self.database, self.template_cache(), self.output.warn, stale=self._cache_stale
+        )
+
+    def _cache_stale(self, error: CacheStaleError) -> None:
+        if self.stale_cache is None:
+            self.stale_cache = error
 
     def n8n(self) -> N8nClient:
         if self._n8n is None:

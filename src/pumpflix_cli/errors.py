@@ -42,6 +42,13 @@ class ConflictError(PumpflixError):
     exit_code = ExitCode.CONFLICT
 
 
+class CacheStaleError(PumpflixError):
+    """A write committed to the database whose cache invalidation could not be applied:
+    the cache may serve the old version until it is flushed or its TTL runs out."""
+
+    exit_code = ExitCode.CACHE_STALE
+
+
 class InvalidInputError(PumpflixError):
     exit_code = ExitCode.DATA_ERR
 

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 3  # the named template, instance or workflow does not exist
     CONFLICT = 4  # the change collides with existing data
     PARTIAL = 5  # some items failed, the rest were done
+    CACHE_STALE = 6  # written to the database, but the cache could not be invalidated
     DATA_ERR = 65  # the input data is invalid (EX_DATAERR)
     UNAVAILABLE = 69  # a service is unreachable or not configured (EX_UNAVAILABLE)
     IO_ERR = 74  # an output could not be written: stdout, a file or a folder (EX_IOERR)

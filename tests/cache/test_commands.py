@@ -116,8 +116,9 @@ def test_warm_of_one_type_leaves_the_other_cold(
     user = show_json(cli, "My digest", "--no-cache")
     assert cache.lrange(f"{prefix}templates:user", 0, -1) == [user["id"].encode()]
     assert cache.exists(f"{prefix}templates:prebuilt") == 0  # the import deleted it
-    assert stored(cache, f"{prefix}pumpflix:index:user").startswith(b"r")
-    assert stored(cache, f"{prefix}pumpflix:index:prebuilt").startswith(b"t")  # the import's
+    assert stored(cache, f"{prefix}pumpflix:index:user").startswith(b'{"key":')
+    assert cache.get(f"{prefix}pumpflix:index:prebuilt") is None
+    assert stored(cache, "{" + f"{prefix}pumpflix:index:prebuilt" + "}:rev")  # the import's bump
 
 
 def test_warm_quiet_prints_nothing(cli: CliRun, tmp_path: Path) -> None:
@@ -269,8 +270,9 @@ def test_verify_finds_orphans_and_stale_lists(
     orphan = json.dumps(value | {"id": orphan_id}).encode()
     cache.set(f"{prefix}template:{orphan_id}", orphan, ex=60)  # as the platform writes it
     index_key = f"{prefix}pumpflix:index:user"
-    head, _, _ = stored(cache, index_key).partition(b":")
-    cache.set(index_key, head + b":[]", keepttl=True)  # lists no template at all
+    header, _, _ = stored(cache, index_key).partition(b"\n")
+    empty = header.replace(b'"count":1', b'"count":0') + b"\n[]"
+    cache.set(index_key, empty, keepttl=True)  # lists no template at all
     report = run_json(cli, "cache", "verify", code=ExitCode.FAILURE)
     assert [f["id"] for f in report["orphaned"]] == [orphan_id]
     assert [(f["key"], f["id"]) for f in report["stale"]] == [(index_key, template["id"])]
@@ -365,7 +367,7 @@ def test_a_run_without_the_key_never_writes_plaintext_over_encrypted_values(
     template = list_json(cli, "--type", "user", "--no-cache")[0]
     keys = [f"{prefix}template:{template['id']}", f"{prefix}pumpflix:index:user"]
     before = [stored(cache, k) for k in keys]
-    assert before[0].startswith(b"gAAAAA") and before[1].partition(b":")[2].startswith(b"gAAAAA")
+    assert before[0].startswith(b"gAAAAA") and before[1].startswith(b"gAAAAA")
     for _ in range(2):  # misses (from the database), whose write-backs are refused
         shown = cli("templates", "show", template["id"], "--json")
         assert shown.exit_code == 0

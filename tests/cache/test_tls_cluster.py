@@ -217,9 +217,9 @@ def test_a_cluster_spoken_to_as_one_server_says_so(
     cluster_env: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("PUMPFLIX_REDIS_CLUSTER")
     names = [f"T{i:02}" for i in range(12)]
     seed(cli, tmp_path / "u", *names)  # 14 keys: some land on another node than the first
+    monkeypatch.delenv("PUMPFLIX_REDIS_CLUSTER")
     result = cli("cache", "warm")
     assert result.exit_code == ExitCode.UNAVAILABLE
     assert "PUMPFLIX_REDIS_CLUSTER=1" in result.stderr

@@ -1,10 +1,12 @@
-"""The platform's keys, guarded from beside them (PLATFORM.md, SPEC §5).
+"""Every cached key guarded from beside it (PLATFORM.md, SPEC §5).
 
 ``template:<id>`` and ``templates:<type>`` hold exactly what the platform writes, so the
 revision that makes them safe to fill lives in a *side key* of the same cluster slot: the
 guarded key wrapped in a hash tag, ``{template:<id>}:rev`` (and, for an entry, pumpflix's
-own ``{template:<id>}:meta``). The side key holds ``<rev>`` or ``<rev>:<digest>`` (the
-SHA-1 of the encrypted token it guards).
+own ``{template:<id>}:meta``). pumpflix's own summary index of a type
+(``pumpflix:index:<type>``) is guarded the same way. The side key holds ``<rev>`` or
+``<rev>:<digest>`` (the SHA-1 of the encrypted token it guards: a token copied from
+another key or replayed from an older revision is not the one it vouches for).
 
 A writer, after its database commit, *bumps*: a higher revision in the side key, and the
 guarded key (with its meta) deleted, so the platform's next read goes to the database.
@@ -112,10 +114,6 @@ def guard_parts(raw: bytes | None) -> tuple[int, str]:
     return (int(head) if head.isdigit() else 0), digest
 
 
-def _queue(pipe: Any, script: Script, keys: Sequence[str], *args: Any) -> None:
-    pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-
-
 class GuardedKeys:
     """Observe, bump and fill the platform's keys through their side keys, pipelined."""
 
@@ -131,21 +129,32 @@ class GuardedKeys:
 
         def build(pipe: Any) -> None:
             for key in guarded:
-                _queue(pipe, SCRIPTS["side_observe"], [side_key(key)], PLACEHOLDER_TTL)
+                SCRIPTS["side_observe"].queue(pipe, [side_key(key)], PLACEHOLDER_TTL)
 
         return [int(rev) for rev in self.store.run(build)]
 
-    def bump(self, groups: Sequence[tuple[str, Sequence[str], int]]) -> None:
+    def bump(
+        self, groups: Sequence[tuple[str, Sequence[str], int]]
+    ) -> list[tuple[list[str], Exception]]:
         """For each ``(guarded key, its companions, side ttl)``: raise the revision and
-        delete the key and its companions (all in the guarded key's slot)."""
+        delete the key and its companions (all in the guarded key's slot). Returns, for
+        each group the server refused to bump (out of memory under ``noeviction``, which
+        refuses the script's ``SET``), its keys with the side key, and the refusal:
+        deleting them all is as safe as the bump (a fill needs the side key) and ``DEL``
+        works when ``SET`` does not."""
         if not groups:
-            return
+            return []
 
         def build(pipe: Any) -> None:
             for key, companions, ttl in groups:
-                _queue(pipe, SCRIPTS["side_bump"], [side_key(key), key, *companions], ttl)
+                SCRIPTS["side_bump"].queue(pipe, [side_key(key), key, *companions], ttl)
 
-        self.store.run(build)
+        replies = self.store.run(build, raise_on_error=False)
+        return [
+            ([key, *companions, side_key(key)], reply)
+            for (key, companions, _), reply in zip(groups, replies, strict=True)
+            if isinstance(reply, Exception)
+        ]
 
     def fill_entries(self, items: Sequence[tuple[str, int, bytes, bytes, int]]) -> list[bool]:
         """Compare-and-set ``(entry key, revision, stored value, meta, ttl)``."""
@@ -156,7 +165,7 @@ class GuardedKeys:
             for key, rev, value, meta, ttl in items:
                 digest = token_digest(value)
                 keys = [side_key(key), key, side_key(key, "meta")]
-                _queue(pipe, SCRIPTS["fill_entry"], keys, rev, value, ttl, meta, digest)
+                SCRIPTS["fill_entry"].queue(pipe, keys, rev, value, ttl, meta, digest)
 
         return [bool(done) for done in self.store.run(build)]
 
@@ -167,7 +176,7 @@ class GuardedKeys:
 
         def build(pipe: Any) -> None:
             for key, rev, ids, ttl in items:
-                _queue(pipe, SCRIPTS["fill_list"], [side_key(key), key], rev, ttl, *ids)
+                SCRIPTS["fill_list"].queue(pipe, [side_key(key), key], rev, ttl, *ids)
 
         return [bool(done) for done in self.store.run(build)]
 

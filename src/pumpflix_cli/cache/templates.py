@@ -13,10 +13,10 @@ from typing import Any
 
 from pumpflix_cli.cache.codec import UndecryptableError
 from pumpflix_cli.cache.guarded import GuardedKeys, guard_parts, side_key, token_digest
-from pumpflix_cli.cache.store import Cached, RevisionedStore
-from pumpflix_cli.cache.template_admin import CacheKeyspace, KeyState, index_records
+from pumpflix_cli.cache.index import Index, index_payload
+from pumpflix_cli.cache.store import RevisionedStore
+from pumpflix_cli.cache.template_admin import CacheKeyspace, KeyState
 from pumpflix_cli.cache.values import (
-    dumps,
     full_record,
     meta_value,
     parse_meta,
@@ -26,6 +26,7 @@ from pumpflix_cli.cache.values import (
     workflow_text,
 )
 from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.redact import scrub
 
 __all__ = ["EntryState", "KeyState", "TemplateCache"]
 
@@ -61,41 +62,43 @@ class TemplateCache(CacheKeyspace):
 
     # --- reading ---------------------------------------------------------------------
 
-    def read_indexes(self, types: Sequence[str]) -> dict[str, tuple[Cached, list[TemplateRecord]]]:
-        """The cached summaries of each type, in one round trip that also counts a hit per
-        type and reads the length of the platform's list of each type; each miss (absent,
-        invalidated, undecryptable) is corrected afterwards.
+    def read_indexes(self, types: Sequence[str]) -> dict[str, Index]:
+        """The cached index of each type, in one round trip (each index with its guard,
+        one ``MGET`` in its slot) that also counts a hit per type and reads the length of
+        the platform's list of each type; each miss (absent, invalidated, undecryptable,
+        bound elsewhere) is corrected afterwards and comes with a revision to fill.
 
         An index is a miss too when the platform's list of its type exists and names
         another number of templates: the platform's own writes (its invalidation's
         ``LREM``, a template it created and cached) are outside pumpflix's guard, and this
         is how pumpflix sees them."""
+        keys = [self.index_key(t) for t in types]
 
-        def count_hits(pipe: Any) -> None:
+        def build(pipe: Any) -> None:
+            for key in keys:
+                pipe.execute_command("MGET", key, side_key(key))
             for source_type in types:
                 pipe.hincrby(self.stats_key(source_type), "hits", 1)
             for source_type in types:
                 pipe.llen(self.list_key(source_type))
 
-        values, extras = self.store.get_many_with(
-            [self.index_key(t) for t in types], extra=count_hits
-        )
-        lengths = extras[len(types) :]
-        found: dict[str, tuple[Cached, list[TemplateRecord]]] = {}
-        for source_type, value, length in zip(types, values, lengths, strict=True):
-            records: list[TemplateRecord] = []
-            if value.payload is not None:
-                try:
-                    records = index_records(value.payload)
-                except (ValueError, KeyError, TypeError):  # not our layout: refill it
-                    value = Cached(value.rev, None)
+        replies = self.store.run(build, raise_on_error=False)
+        read, lengths = replies[: len(types)], replies[2 * len(types) :]
+        self.store.raise_first_error(read)  # the counters' failures do not matter
+        found: dict[str, Index] = {}
+        for source_type, key, (raw, guard), length in zip(types, keys, read, lengths, strict=True):
+            index = self.decode_index(key, raw, guard, warn=True)
             listed = length if isinstance(length, int) else 0
-            if value.payload is not None and listed and listed != len(records):
-                value, records = Cached(value.rev, None), []  # the platform changed its list
-            found[source_type] = (value, records)
-        missed = [t for t in types if not found[t][0].hit]
+            if index.hit and listed and listed != index.count:
+                index = Index(key, index.rev)  # the platform changed its list
+            found[source_type] = index
+        missed = [t for t in types if not found[t].hit]
         if missed:
             self.recount(missed)
+            unguarded = [t for t in missed if found[t].rev == 0]
+            revs = self.guarded.observe([self.index_key(t) for t in unguarded])
+            for source_type, rev in zip(unguarded, revs, strict=True):
+                found[source_type] = Index(found[source_type].key, rev)
         return found
 
     def entries(self, ids: Sequence[str], *, warn: bool = False) -> list[EntryState]:
@@ -128,9 +131,11 @@ class TemplateCache(CacheKeyspace):
                 self.store.warn_undecryptable(exc)
             return EntryState(key, rev, None, meta, unreadable=True)
         stamped = token_digest(raw)
-        if stamped and stamped != digest:  # a token its guard does not vouch for (replayed)
-            return EntryState(key, rev, None, meta, unreadable=True)
-        value = parse_value(plain, template_id)
+        # A token its guard does not vouch for (replayed, or copied from another entry),
+        # or one whose JSON is another template's (copied with its guard): a miss.
+        value = parse_value(plain, template_id) if not stamped or stamped == digest else None
+        if value is None and stamped and warn:
+            self.store.warn_misplaced(key)
         return EntryState(key, rev, value, meta, unreadable=value is None)
 
     def read_entry(self, template_id: str) -> EntryState:
@@ -166,13 +171,17 @@ class TemplateCache(CacheKeyspace):
 
     # --- writing back (read-through and warm) ------------------------------------------
 
-    def index_payload(self, records: Iterable[TemplateRecord]) -> bytes:
-        return b"[" + b",".join(dumps(r.summary_json()) for r in records) + b"]"
-
     def fill_indexes(self, items: Mapping[str, tuple[int, Sequence[TemplateRecord]]]) -> int:
-        return self.store.fill_many(
-            (self.index_key(t), rev, self.index_payload(records), self.ttls[t])
-            for t, (rev, records) in items.items()
+        """Compare-and-set each type's index (summaries in listing order)."""
+        encode = self.store.codec.encode
+        return sum(
+            self.guarded.fill_entries(
+                [
+                    (key, rev, encode(index_payload(key, records)), b"", self.ttls[t])
+                    for t, (rev, records) in items.items()
+                    for key in [self.index_key(t)]
+                ]
+            )
         )
 
     def fill_entries(self, items: Iterable[tuple[int, TemplateRecord]]) -> int:
@@ -216,22 +225,37 @@ class TemplateCache(CacheKeyspace):
         return self.guarded.observe([self.list_key(t) for t in types])
 
     def observe_indexes(self, types: Sequence[str]) -> list[int]:
-        return self.store.observe_many([(self.index_key(t), self.ttls[t]) for t in types])
+        return self.guarded.observe([self.index_key(t) for t in types])
 
     # --- invalidation (every write) ---------------------------------------------------
 
     def invalidate(self, ids_by_type: Mapping[str, Sequence[str]]) -> None:
         """After a committed write: bump and delete the entries it affected with their
         meta, the platform's list of each type it touched (so the platform's next read
-        rebuilds it from the database) and pumpflix's summary index of that type."""
+        rebuilds it from the database) and pumpflix's summary index of that type.
+
+        A Redis out of memory (``maxmemory`` with ``noeviction``) refuses the bumps'
+        ``SET``: those keys are deleted instead, side keys included, which no reader can
+        fill again until it observes a new revision. When even that fails this raises,
+        and the caller must say that the cache may serve the old version."""
         groups: list[tuple[str, Sequence[str], int]] = []
         for source_type, ids in ids_by_type.items():
             ttl = self.ttls[source_type]
             groups.extend((self.entry_key(i), [self.meta_key(i)], ttl) for i in ids)
         for source_type in ids_by_type:
-            groups.append((self.list_key(source_type), [], self.ttls[source_type]))
-        self.guarded.bump(groups)
-        self.store.bump_many([(self.index_key(t), self.ttls[t]) for t in ids_by_type])
+            ttl = self.ttls[source_type]
+            groups += [
+                (self.list_key(source_type), [], ttl),
+                (self.index_key(source_type), [], ttl),
+            ]
+        refused = self.guarded.bump(groups)
+        if refused:
+            self.delete([key for keys, _ in refused for key in keys])
+            reason = scrub(str(refused[0][1])).partition(". script:")[0].rstrip(".")
+            self.store.warn(
+                f"Redis refused to replace the changed templates' cache keys ({reason}): "
+                "they were deleted instead"
+            )
         for source_type, ids in ids_by_type.items():
             if ids:
                 self.count({source_type: "invalidations"}, len(ids))

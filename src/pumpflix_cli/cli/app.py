@@ -68,7 +68,11 @@ class PumpflixGroup(TyperGroup):
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            app = ctx.find_object(AppContext)
+            if app is not None and app.stale_cache is not None:
+                raise app.stale_cache  # after the report: the write stands, the cache may not
+            return result
         except PumpflixError as exc:
             if isinstance(exc, OutputError) and exc.target == "stdout":
                 silence_stdout()  # reported once here, not again at the final flush

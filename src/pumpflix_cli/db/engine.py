@@ -3,6 +3,7 @@ of driver errors into the exit-code contract with passwords masked."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pumpflix_cli.errors import (
     CredentialsRejectedError,
+    OutputError,
     PumpflixError,
     ServiceTimeoutError,
     ServiceUnavailableError,
@@ -61,16 +63,30 @@ def _after_fatal(reason: str) -> str:
     return tail.strip() if sep else reason
 
 
+# What SQLite says when its file or folder cannot be written (read-only, not ours).
+_SQLITE_UNWRITABLE = re.compile(
+    r"readonly database|read-only file system|unable to open database file"
+)
+
+
 class DatabaseErrorTranslator:
     """Turns a driver exception into a :class:`PumpflixError` naming the service."""
 
-    def __init__(self, service: str, url: str) -> None:
+    def __init__(self, service: str, url: str, sqlite_file: Path | None = None) -> None:
         self.service = service
         self.url = url
+        self.sqlite_file = sqlite_file
 
     def translate(self, exc: SQLAlchemyError) -> PumpflixError:
         reason = error_text(exc)  # never DETAIL/CONTEXT/QUERY: they quote row data
         lowered = reason.lower()
+        if self.sqlite_file is not None and _SQLITE_UNWRITABLE.search(lowered):
+            # The embedded database's folder (or file) refuses writes: name the folder.
+            return OutputError(
+                str(self.sqlite_file.parent),
+                f"the database there cannot be written ({reason})",
+                hint="reads work from a read-only folder; writes need it writable",
+            )
         where = mask_url(self.url)
         if _credentials_rejected(exc, lowered):
             return CredentialsRejectedError(
@@ -88,10 +104,13 @@ class DatabaseErrorTranslator:
         if isinstance(exc, OperationalError) or (
             isinstance(exc, DBAPIError) and exc.connection_invalidated
         ):
+            hint = (
+                "is the server running and DATABASE_URL right? pumpflix doctor checks it"
+                if self.sqlite_file is None
+                else "is PUMPFLIX_DATA_DIR right? pumpflix doctor checks it"
+            )
             return ServiceUnavailableError(
-                self.service,
-                f"cannot use the database at {where}: {reason}",
-                hint="is the server running and DATABASE_URL right? pumpflix doctor checks it",
+                self.service, f"cannot use the database at {where}: {reason}", hint=hint
             )
         return PumpflixError(f"{self.service} error: {reason}")
 
@@ -130,7 +149,10 @@ class Database:
             "sqlite" if self.embedded else make_url(sqlalchemy_url(self.url)).get_backend_name()
         )
         self.service = "SQLite" if self.dialect == "sqlite" else "PostgreSQL"
-        self._translator = DatabaseErrorTranslator(self.service, self.url)
+        self._translator = DatabaseErrorTranslator(self.service, self.url, self.sqlite_file)
+        # The embedded database opened read-only (its folder or file is not writable):
+        # reads work, nothing is migrated, a write is one line naming the folder.
+        self.read_only = False
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
 
@@ -141,12 +163,24 @@ class Database:
         return self._engine
 
     def _create_engine(self) -> Engine:
-        url = (
-            URL.create("sqlite", database=str(self.sqlite_file))
-            if self.sqlite_file is not None
-            else make_url(sqlalchemy_url(self.url))
-        )
-        if self.dialect == "sqlite":
+        if self.sqlite_file is not None:
+            make_folder(self.sqlite_file.parent)
+            mode = sqlite_open_mode(self.sqlite_file)
+            self.read_only = mode != "rw"
+            # Writers queue for SQLite's one write lock, as long as the lock timeout.
+            wait = self.settings.lock_timeout
+            engine = create_engine(
+                sqlite_url(self.sqlite_file, mode),
+                connect_args={"timeout": wait},
+                hide_parameters=True,
+            )
+            on_connect = _sqlite_pragmas(round(wait * 1000))
+            event.listen(engine, "connect", on_connect if mode == "rw" else _sqlite_read_pragmas)
+            if mode == "rw":  # a read-only connection cannot take the write lock
+                event.listen(engine, "begin", _sqlite_begin_immediate)
+            return engine
+        url = make_url(sqlalchemy_url(self.url))
+        if self.dialect == "sqlite":  # a DATABASE_URL naming a SQLite file
             if url.database and url.database != ":memory:":
                 make_folder(Path(url.database).expanduser().parent)
             # Writers queue for SQLite's one write lock, as long as the lock timeout.
@@ -204,6 +238,39 @@ class Database:
     def dispose(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+def sqlite_open_mode(file: Path) -> str:
+    """How to open the embedded database: ``rw``; ``ro`` when the file exists and it or
+    its folder cannot be written; ``immutable`` when the folder cannot be written and
+    SQLite could not make the WAL index (``-shm``) a WAL reader needs beside the file."""
+    if not file.exists():
+        return "rw"  # to be created: a folder that refuses it is named by the error
+    folder_writable = os.access(file.parent, os.W_OK)
+    if folder_writable and os.access(file, os.W_OK):
+        return "rw"
+    if not folder_writable and not file.with_name(file.name + "-shm").exists():
+        return "immutable"
+    return "ro"
+
+
+def sqlite_url(file: Path, mode: str) -> URL:
+    """The embedded database's URL, built from the path (never parsed from text); a
+    read-only open is an SQLite URI, the path percent-encoded."""
+    if mode == "rw":
+        return URL.create("sqlite", database=str(file))
+    from urllib.parse import quote
+
+    query = {"uri": "true", "mode": "ro"} | ({"immutable": "1"} if mode == "immutable" else {})
+    return URL.create("sqlite", database="file:" + quote(str(file), safe="/"), query=query)
+
+
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
 
 def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:

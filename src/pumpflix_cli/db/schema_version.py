@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from pumpflix_cli.db.engine import Database
-from pumpflix_cli.errors import PumpflixError
+from pumpflix_cli.errors import OutputError, PumpflixError
 
 HEAD = "0003"
 VERSION_TABLE = "pumpflix_alembic_version"
@@ -81,6 +81,13 @@ def ensure_current(database: Database) -> None:
     current = current_revision(database)
     if current == HEAD:
         return
+    if database.embedded and database.read_only and database.sqlite_file is not None:
+        raise OutputError(
+            str(database.sqlite_file.parent),
+            f"the database there is at {current or 'nothing'}, this pumpflix needs {HEAD}, "
+            "and the folder is read-only",
+            hint="make the folder writable once, so that pumpflix can upgrade it",
+        )
     if database.embedded:
         from pumpflix_cli.db.migrate import upgrade
 

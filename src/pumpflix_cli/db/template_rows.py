@@ -79,9 +79,18 @@ def record_from_row(row: Any, *, workflow: dict[str, Any] | None = None) -> Temp
     )
 
 
-def summary_select(types: Sequence[str]) -> Select[Any]:
+def summary_select(types: Sequence[str], *, binary_order: bool = False) -> Select[Any]:
     """The summaries of ``types``, in the one listing order."""
-    query = summaries_select()
+    return listed(summaries_select(), types, binary_order=binary_order)
+
+
+def listed(query: Select[Any], types: Sequence[str], *, binary_order: bool) -> Select[Any]:
+    """``query`` limited to ``types``, in the one listing order: name, type, id compared by
+    code point, as Python compares them (SQLite's default collation does; PostgreSQL
+    needs ``binary_order``, its ``"C"`` collation, instead of the database's locale)."""
     if set(types) != {"prebuilt", "user"}:
         query = query.where(Template.source_type.in_(list(types)))
-    return query.order_by(Template.name, Template.source_type, Template.id)
+    columns = (Template.name, Template.source_type, Template.id)
+    if binary_order:
+        return query.order_by(*(column.collate("C") for column in columns))
+    return query.order_by(*columns)

@@ -4,7 +4,8 @@ the bulk upsert that import relies on is in ``template_upsert``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from pumpflix_cli.db.models import Instance, Template, TemplateMeta, TemplateVersion
 from pumpflix_cli.db.template_rows import (
     SUMMARY_COLUMNS,
+    listed,
     record_from_row,
     summaries_select,
     summary_select,
@@ -21,6 +23,11 @@ from pumpflix_cli.db.template_upsert import TemplateDraft, TemplateUpsert, Write
 from pumpflix_cli.errors import WriteContentionError
 from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, iso
 from pumpflix_cli.references import MAX_CANDIDATES, parse_reference
+
+# Up to this limit the first rows are chosen by a narrow scan, then read by id.
+PICK_AT_MOST = 1000
+# The leading columns of the platform's rows: what choosing and filtering them needs.
+NARROW_COLUMNS: tuple[Any, ...] = (Template.id, Template.name, Template.description)
 
 __all__ = ["SUMMARY_COLUMNS", "TemplateDraft", "TemplateStore", "WriteResult", "record_from_row"]
 
@@ -78,29 +85,64 @@ class TemplateStore:
         return record
 
     def summaries(
-        self, types: Sequence[str], *, search: str | None = None, limit: int | None = None
+        self,
+        types: Sequence[str],
+        *,
+        matches: Callable[[str, str | None], bool] | None = None,
+        limit: int | None = None,
     ) -> list[TemplateRecord]:
-        query = summary_select(types)
-        if search:
-            needle = f"%{search.lower()}%"
-            query = query.where(
-                or_(
-                    func.lower(Template.name).like(needle),
-                    func.lower(Template.description).like(needle),
-                )
-            )
-        if limit is not None:
+        """The summaries of ``types`` in listing order, those that ``matches`` (a filter on
+        name and description with Python's own case rules, which neither SQLite's
+        ``lower()`` nor PostgreSQL's locale reproduce), at most ``limit``."""
+        binary = self.dialect == "postgresql"
+        if limit is not None and limit <= PICK_AT_MOST:
+            return self._first(types, matches, limit)
+        query = summary_select(types, binary_order=binary)
+        if limit is not None and matches is None:
             query = query.limit(limit)
         # Streamed through a server-side cursor: rows are turned into records as they come.
         rows = self.session.execute(query, execution_options={"yield_per": 1000})
-        return [record_from_row(row) for row in rows]
+        found: list[TemplateRecord] = []
+        for row in rows:
+            if matches is None or matches(row.name, row.description or None):
+                found.append(record_from_row(row))
+                if limit is not None and len(found) >= limit:
+                    break
+        rows.close()
+        return found
+
+    def _first(
+        self, types: Sequence[str], matches: Callable[[str, str | None], bool] | None, limit: int
+    ) -> list[TemplateRecord]:
+        """The first ``limit``: chosen by a scan of the narrow leading columns (id, name,
+        description; ``LIMIT`` in the query unless a filter runs here, then the rows stream
+        until enough matched), then only those rows read whole. Without an index of our
+        own on the platform's table (never altered), the scan is the floor; keeping the
+        rows' other columns (the JSON before them) out of it is what makes it cheap."""
+        query = listed(select(*NARROW_COLUMNS), types, binary_order=self.dialect == "postgresql")
+        if matches is None:
+            query = query.limit(limit)
+        rows = self.session.execute(query, execution_options={"yield_per": min(limit, 1000)})
+        chosen: list[str] = []
+        for row in rows:
+            if matches is None or matches(row.name, row.description or None):
+                chosen.append(row.id)
+                if len(chosen) >= limit:
+                    break
+        rows.close()
+        if not chosen:
+            return []
+        found = self.session.execute(summaries_select().where(Template.id.in_(chosen)))
+        by_id = {str(row.id): record_from_row(row) for row in found}
+        return [by_id[str(i)] for i in chosen if str(i) in by_id]
 
     def stream(
         self, types: Sequence[str], *, ids: Iterable[str] | None = None, chunk: int = 200
     ) -> Iterator[TemplateRecord]:
         """Every template of ``types`` (or of ``ids``) with its JSON, in name order, read
         through a server-side cursor so memory stays flat whatever the count."""
-        query = summary_select(types).add_columns(Template.n8n_json)
+        query = summary_select(types, binary_order=self.dialect == "postgresql")
+        query = query.add_columns(Template.n8n_json)
         if ids is not None:
             query = query.where(Template.id.in_(list(ids)))
         result = self.session.execute(query, execution_options={"yield_per": chunk})

@@ -184,8 +184,11 @@ def _check_list(
         return
     listed = set(ids)
     for template_id in ids:
-        if template_id not in current:
+        now = current.get(template_id)
+        if now is None:
             report.orphaned.append(Finding(key, template_id, "listed but not in the database"))
+        elif now.source_type != source_type:
+            report.stale.append(Finding(key, template_id, f"'{now.name}' is {now.source_type}"))
     for template_id, now in current.items():
         if now.source_type == source_type and template_id not in listed:
             report.stale.append(Finding(key, template_id, f"'{now.name}' is not listed"))

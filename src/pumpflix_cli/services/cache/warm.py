@@ -4,7 +4,7 @@ Redis, safe while others read and write (SPEC §5) and fast (SPEC §8).
 Safety: the revision of every key the warm will write is observed *before* the database
 snapshots it reads are taken, and each value is written with a compare-and-set on that
 revision. A write that commits after a snapshot bumps its keys after that observation,
-so the warm's older copy is refused (or, if the warm got there first, tombstoned by the
+so the warm's older copy is refused (or, if the warm got there first, deleted by the
 bump before the write returns). Several warms at once, from several hosts, only repeat
 each other's work.
 

@@ -4,9 +4,11 @@ and deletion. Import and export live in their own modules."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from pumpflix_cli.errors import (
+    CacheStaleError,
     ConflictError,
     NotFoundError,
     PumpflixError,
@@ -18,6 +20,7 @@ from pumpflix_cli.references import single as single_reference
 from pumpflix_cli.text import plural
 
 if TYPE_CHECKING:
+    from pumpflix_cli.cache.index import Index
     from pumpflix_cli.cache.templates import TemplateCache
     from pumpflix_cli.db.engine import Database
 
@@ -47,6 +50,42 @@ def describe_template(record: TemplateRecord) -> str:
 _DELETE_BATCH = 5000  # ids per DELETE statement
 
 
+Matcher = Callable[[str, "str | None"], bool]
+
+
+def _matcher(search: str | None) -> Matcher | None:
+    """``--search``: the text in the name or the description, in any case (Python's
+    ``lower()``, the same on every path)."""
+    if not search:
+        return None
+    needle = search.lower()
+    return lambda name, description: needle in name.lower() or needle in (description or "").lower()
+
+
+def _pick(
+    records: Iterable[TemplateRecord], matches: Matcher | None, limit: int | None
+) -> list[TemplateRecord]:
+    """The first ``limit`` of ``records`` (in order) that match; only as many are taken
+    from the iterable as that needs."""
+    chosen = records if matches is None else (r for r in records if matches(r.name, r.description))
+    return list(islice(chosen, limit))
+
+
+def _index_records(
+    index: Index, matches: Matcher | None = None, limit: int | None = None
+) -> list[TemplateRecord] | None:
+    """An index's summaries that match, at most ``limit`` (decoding only that far); None
+    on a miss, or for a value not in its layout (refilled)."""
+    if not index.hit:
+        return None
+    try:
+        if limit is None:
+            return _pick(index.records(), matches, None)
+        return _pick(index.iter_records(), matches, limit)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class TemplatesInUseError(ConflictError):
     """A delete refused because instances use some of the templates (count by id)."""
 
@@ -59,6 +98,8 @@ class TemplateLibrary:
     """Reads through the cache when there is one; every write invalidates what it touched.
 
     ``database`` is a factory so that a warm-cache read never loads the database layer.
+    ``stale`` hears of a committed write whose invalidation could not be applied (the
+    command then ends with that error, once it has reported what it did).
     """
 
     def __init__(
@@ -66,10 +107,12 @@ class TemplateLibrary:
         database: Callable[[], Database],
         cache: TemplateCache | None,
         warn: Callable[[str], None],
+        stale: Callable[[CacheStaleError], None] = lambda _error: None,
     ) -> None:
         self._database = database
         self.cache = cache
         self._warn = warn
+        self._stale = stale
 
     # --- cache plumbing ----------------------------------------------------------------
 
@@ -80,16 +123,22 @@ class TemplateLibrary:
 
     def invalidate_cache(self, ids_by_type: Mapping[str, Sequence[str]]) -> None:
         """After a committed write: bump and delete the entries it affected and the lists
-        of their types, so neither the platform nor pumpflix reads an old copy."""
+        of their types, so neither the platform nor pumpflix reads an old copy. When Redis
+        cannot be made to (down, or refusing even ``DEL``), the write stands and the
+        command is told, to end with exit 6 after its report."""
         if self.cache is None or not ids_by_type:
             return
         try:
             self.cache.invalidate(ids_by_type)
         except PumpflixError as exc:
-            self._warn(
-                f"{exc.message}; the cache may hold old copies of the changed templates",
+            self._warn(f"{exc.message}; the cache may still serve the old version")
+            self._stale(
+                CacheStaleError(
+                    "the change is in the database, but the cache could not be "
+                    "invalidated and may serve the old version",
+                    hint="once Redis accepts writes again, run: pumpflix cache flush",
+                )
             )
-            self._warn("run `pumpflix cache flush` once Redis is back")
             self.cache = None
 
     # --- reading -----------------------------------------------------------------------
@@ -102,44 +151,47 @@ class TemplateLibrary:
         limit: int | None = None,
         use_cache: bool = True,
     ) -> list[TemplateRecord]:
-        records = self._all_summaries(types, use_cache=use_cache)
-        if search:
-            needle = search.lower()
-            records = [
-                r
-                for r in records
-                if needle in r.name.lower() or needle in (r.description or "").lower()
-            ]
-        return records[:limit] if limit is not None else records
+        """The templates of ``types`` in listing order (``sort_key``), those whose name or
+        description contains ``search`` (any case), at most ``limit`` of them.
 
-    def _all_summaries(self, types: Sequence[str], *, use_cache: bool) -> list[TemplateRecord]:
+        A type whose index is cached is read from it (only as far as ``limit`` needs).
+        The others come from the database: all of them when the cache wants its index
+        filled, else only what is asked for, the limit and the order in the SQL query."""
+        matches = _matcher(search)
         cached: dict[str, list[TemplateRecord]] = {}
         revisions: dict[str, int] = {}
         if self.cache is not None and use_cache:
             try:
-                for source_type, (value, records) in self.cache.read_indexes(types).items():
-                    if value.hit:
+                for source_type, index in self.cache.read_indexes(types).items():
+                    records = _index_records(index, matches, limit)
+                    if records is not None:
                         cached[source_type] = records
-                    else:
-                        revisions[source_type] = value.rev
+                    elif limit is None:  # a limited read does not pay for the whole fill
+                        revisions[source_type] = index.rev
             except PumpflixError as exc:
                 self._cache_failed(exc)
+        picked: list[TemplateRecord] = []
         missing = [t for t in types if t not in cached]
         if missing:
             from pumpflix_cli.db.templates import TemplateStore
 
+            whole = [t for t in missing if t in revisions]
+            asked = [t for t in missing if t not in revisions]
             with self._database().session() as session:
-                fresh = TemplateStore(session).summaries(missing)
-            by_type: dict[str, list[TemplateRecord]] = {t: [] for t in missing}
+                store = TemplateStore(session)
+                fresh = store.summaries(whole) if whole else []
+                picked = store.summaries(asked, matches=matches, limit=limit) if asked else []
+            by_type: dict[str, list[TemplateRecord]] = {t: [] for t in whole}
             for record in fresh:
                 by_type[record.source_type].append(record)
             for records in by_type.values():
                 records.sort(key=sort_key)
-            cached.update(by_type)
-            self._fill_indexes({t: (revisions[t], by_type[t]) for t in revisions})
-        merged = [record for t in types for record in cached[t]]
+            self._fill_indexes({t: (revisions[t], by_type[t]) for t in whole})
+            for source_type, records in by_type.items():
+                cached[source_type] = _pick(records, matches, limit)
+        merged = [record for records in cached.values() for record in records] + picked
         merged.sort(key=sort_key)
-        return merged
+        return merged[:limit] if limit is not None else merged
 
     def _fill_indexes(self, items: Mapping[str, tuple[int, Sequence[TemplateRecord]]]) -> None:
         if self.cache is None or not items:
@@ -157,9 +209,10 @@ class TemplateLibrary:
             except PumpflixError as exc:
                 self._cache_failed(exc)
             else:
-                if all(value.hit for value, _ in indexes.values()):
-                    records = [r for _, recs in indexes.values() for r in recs]
-                    return single(ref, match_ref(ref, records))
+                found = [_index_records(index) for index in indexes.values()]
+                if all(records is not None for records in found):
+                    everything = [r for records in found for r in records or []]
+                    return single(ref, match_ref(ref, everything))
         from pumpflix_cli.db.templates import TemplateStore
 
         with self._database().session() as session:
