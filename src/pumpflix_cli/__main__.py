@@ -92,6 +92,7 @@ def _raise_terminated(terminated: type[BaseException]) -> Callable[[int, FrameTy
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends us at once
+        terminated.requested = True  # type: ignore[attr-defined]
         raise terminated()
 
     return handler

@@ -7,6 +7,8 @@ never put a secret into one in the first place.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pumpflix_cli.exit_codes import ExitCode
 
 
@@ -24,6 +26,16 @@ class PumpflixError(Exception):
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that the command unwinds as on Ctrl-C: the
     open transaction rolls back, worker processes are stopped, then exit 143."""
+
+    # Set by the SIGTERM handler. The exception it raises can land where Python ignores
+    # exceptions (an at-fork hook as a worker process starts, a finaliser): long loops
+    # call raise_if_requested so a swallowed SIGTERM still stops the command.
+    requested: ClassVar[bool] = False
+
+    @classmethod
+    def raise_if_requested(cls) -> None:
+        if cls.requested:
+            raise cls()
 
 
 class UsageError(PumpflixError):

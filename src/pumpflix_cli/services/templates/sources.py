@@ -17,7 +17,7 @@ from multiprocessing import get_all_start_methods
 from pathlib import Path
 from typing import IO, Literal, NamedTuple
 
-from pumpflix_cli.errors import UsageError
+from pumpflix_cli.errors import Terminated, UsageError
 from pumpflix_cli.services.templates.workers import worker_pool
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
@@ -227,5 +227,7 @@ def load_all(
             progress(1)
     with worker_pool(workers) as pool:
         for loaded in pool.map(load_file, on_disk, repeat(options), chunksize=32):
+            Terminated.raise_if_requested()
             yield loaded
             progress(1)
+    Terminated.raise_if_requested()

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pumpflix_cli.errors import WriteContentionError
+from pumpflix_cli.errors import Terminated, WriteContentionError
 from pumpflix_cli.services.templates.batch_plan import BatchPlan, key_of, plan_batch
 from pumpflix_cli.services.templates.sources import Candidate, ImportOptions, JsonSpool
 
@@ -80,6 +80,7 @@ class BatchWriter:
             plan.write, key=lambda c: (c.template_id is not None, c.source_type, c.prepared.name)
         )
         chunks = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
+        Terminated.raise_if_requested()
         if self.options.atomic:  # all or nothing: no file-by-file fallback
             written = self._attempt(chunks, ATTEMPTS)
             if written is None:
@@ -89,6 +90,7 @@ class BatchWriter:
                 self._record(written)
             return
         for chunk in chunks:
+            Terminated.raise_if_requested()
             written = self._attempt([chunk], ATTEMPTS)
             if written is not None:
                 self._record(written)
