@@ -7,7 +7,6 @@ is not a terminal.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,7 +16,8 @@ from textwrap import indent
 from typing import TYPE_CHECKING, Any, TextIO
 from uuid import UUID
 
-from pumpflix_cli.errors import OutputError
+from pumpflix_cli.errors import InvalidInputError, OutputError
+from pumpflix_cli.json_text import NonJsonNumberError, dumps
 from pumpflix_cli.redact import scrub
 
 if TYPE_CHECKING:
@@ -38,7 +38,14 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(data: Any, *, indent: int | None = 2) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=_json_default)
+    """JSON text of ``data``; a NaN or an infinity (not JSON: only an old row can hold
+    one) is an error naming where it is, never written as a bare word."""
+    try:
+        return dumps(data, indent=indent, default=_json_default)
+    except NonJsonNumberError as exc:
+        raise InvalidInputError(
+            f"cannot write JSON: {exc}", hint="re-import the template from a valid file"
+        ) from None
 
 
 # --- the formats people read (one of each, for every command) --------------------------

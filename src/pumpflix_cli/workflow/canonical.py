@@ -1,4 +1,12 @@
-"""The canonical (exported) form of a workflow and the content hash derived from it."""
+"""The canonical (exported) form of a workflow and the content hash derived from it.
+
+The hash reads every number as the double it denotes (what n8n, in JavaScript, reads),
+written one way: an integral value as an integer, any other as the shortest decimal
+that reads back as it. So ``1E2``, ``100.0`` and ``100``; ``-0.0`` and ``0``; ``1.5e20``
+and ``150000000000000000000`` (jsonb's spelling); ``1e-7`` and ``0.0000001`` hash alike,
+and a workflow hashes the same whether it was read from the file, from PostgreSQL's jsonb
+or SQLite, from an export or from n8n.
+"""
 
 from __future__ import annotations
 
@@ -86,6 +94,69 @@ def content_hash(workflow: dict[str, Any]) -> str:
             else node
             for node in nodes
         ]
+    data = _hash_text(form)
+    if _numbers_to_canonicalize(data):  # rare: only then rebuild with canonical numbers
+        data = _hash_text(canonical_numbers(form))
+    return hashlib.sha256(data).hexdigest()
+
+
+def _hash_text(form: Any) -> bytes:
     text = json.dumps(form, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # surrogatepass: a lone surrogate (legal in JSON text) must not crash hashing.
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return text.encode("utf-8", "surrogatepass")
+
+
+# Above this an integer may not be a double: it is read as the double nearest to it.
+_EXACT_INTEGERS = 2**53
+# The hash text with digits as "0" and everything but ".", "e" and "+" blanked, so that
+# three substring searches (C speed) tell whether a number may need rewriting: an integral
+# double is written "100.0" or "1e+16" by json.dumps, a large integer has 16+ digits.
+_NUMBER_MASK = bytes(
+    ord("0") if chr(b).isdigit() else b if chr(b) in ".e+" else ord(" ") for b in range(256)
+)
+_SIXTEEN_DIGITS = b"0" * 16
+
+
+def _numbers_to_canonicalize(data: bytes) -> bool:
+    mask = data.translate(_NUMBER_MASK)
+    return b".0 " in mask or b"0e+" in mask or _SIXTEEN_DIGITS in mask
+
+
+def canonical_number(value: float) -> float:
+    """A number as the content hash writes it: the double it denotes, integral ones as
+    integers (``-0.0`` is ``0``). NaN, infinities and integers beyond a double's range
+    (refused on input, possible in old rows) stay as they are."""
+    if type(value) is float:
+        return int(value) if value.is_integer() else value
+    if type(value) is int and not -_EXACT_INTEGERS <= value <= _EXACT_INTEGERS:
+        try:
+            return int(float(value))
+        except OverflowError:
+            return value
+    return value
+
+
+def canonical_numbers(value: Any) -> Any:
+    """``value`` with every number canonical (`canonical_number`); containers without a
+    number to rewrite are returned as they are, not copied."""
+    if isinstance(value, dict):
+        changed: dict[str, Any] | None = None
+        for key, item in value.items():
+            new = canonical_numbers(item)
+            if new is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = new
+        return value if changed is None else changed
+    if isinstance(value, list):
+        rebuilt: list[Any] | None = None
+        for index, item in enumerate(value):
+            new = canonical_numbers(item)
+            if new is not item:
+                if rebuilt is None:
+                    rebuilt = list(value)
+                rebuilt[index] = new
+        return value if rebuilt is None else rebuilt
+    if type(value) is float or type(value) is int:
+        return canonical_number(value)
+    return value

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
+from pumpflix_cli.json_text import NonJsonNumberError, loads
 from pumpflix_cli.workflow.errors import WorkflowError, describe, describe_plural
 
 _BOM = b"\xef\xbb\xbf"
@@ -16,8 +17,9 @@ def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
     """Decode a workflow file's bytes into a JSON value.
 
     Accepts a UTF-8 byte order mark. Rejects what PostgreSQL's JSONB or n8n would choke on
-    later with a message saying where: bytes that are not UTF-8, syntax errors, the
-    non-JSON constants ``NaN`` / ``Infinity``, and nesting deeper than ``max_depth``.
+    later with a message saying where: bytes that are not UTF-8, syntax errors, numbers
+    that are not JSON's (``NaN``, ``Infinity``, ``1e999``; see ``pumpflix_cli.json_text``),
+    and nesting deeper than ``max_depth``.
     """
     start = len(_BOM) if raw.startswith(_BOM) else 0
     try:
@@ -30,7 +32,7 @@ def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
     if not text.strip():
         raise WorkflowError("invalid JSON: the file is empty")
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = loads(text)
     except RecursionError:
         # The C decoder recurses once per level; a hostile file nested 200,000 deep ends
         # here within milliseconds instead of crashing.
@@ -39,18 +41,14 @@ def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
         raise WorkflowError(
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except WorkflowError:
-        raise
+    except NonJsonNumberError as exc:
+        raise WorkflowError(f"invalid JSON: {exc}") from None
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         reason = str(exc).split(":", 1)[0]
         raise WorkflowError(f"invalid JSON: {reason}") from None
     if _deeper_than(doc, max_depth):
         raise WorkflowError(_too_deep(max_depth))
     return doc
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise WorkflowError(f"invalid JSON: {name} is not a JSON value")
 
 
 def _too_deep(max_depth: int) -> str:

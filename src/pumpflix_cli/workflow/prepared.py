@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pumpflix_cli.json_text import NonJsonNumberError, dumps, find_non_json_number
 from pumpflix_cli.workflow.canonical import content_hash
 from pumpflix_cli.workflow.errors import WorkflowError, describe, key_path
 from pumpflix_cli.workflow.extract import extract_credentials, extract_input_variables
@@ -22,6 +22,8 @@ SOURCE_TYPES = ("prebuilt", "user")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # In json.dumps output a NUL is the escape \u0000 after an even run of backslashes.
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# An integer beyond a double's range has at least this many digits in a row.
+_LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{309}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,7 @@ def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedW
     if repair:
         workflow, repaired = repair_connections(workflow)
     validate(workflow)
-    text = json.dumps(workflow, ensure_ascii=False, separators=(",", ":"), default=str)
-    _check_storable(workflow, text)
+    text = _storable_text(workflow)
     description = bundle.description if bundle and bundle.description is not None else None
     if description is None:
         description = _text(workflow.get("description"))
@@ -143,6 +144,22 @@ def parse_bundle_meta(header: Any) -> BundleMeta:
         description=header.get("description"),
         thumbnail=header.get("thumbnail"),
     )
+
+
+def _storable_text(workflow: dict[str, Any]) -> str:
+    """The workflow as the compact JSON text the database stores, or `WorkflowError` for
+    what no store can hold: a number that is not JSON's (a workflow built in memory, from
+    the database or n8n, has not been through `parse_json`), NUL, a lone surrogate."""
+    try:
+        text = dumps(workflow, separators=(",", ":"), default=str)
+    except NonJsonNumberError as exc:
+        raise WorkflowError(str(exc)) from None
+    if _LONG_DIGITS.search(text):  # rare: only then walk for an integer JSON cannot carry
+        found = find_non_json_number(workflow)
+        if found is not None:
+            raise WorkflowError(str(found))
+    _check_storable(workflow, text)
+    return text
 
 
 def _check_storable(workflow: dict[str, Any], text: str) -> None:
