@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pumpflix_cli.db.names import register_sqlite_function
 from pumpflix_cli.errors import (
     CredentialsRejectedError,
     PumpflixError,
@@ -194,6 +195,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    register_sqlite_function(dbapi_connection)
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:

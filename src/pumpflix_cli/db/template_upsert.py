@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Template, TemplateMeta, TemplateVersion
+from pumpflix_cli.db.names import NameKey
 from pumpflix_cli.db.template_drafts import Outcome, TemplateDraft, WriteResult
 from pumpflix_cli.db.template_rows import (
     platform_now,
@@ -23,6 +24,7 @@ from pumpflix_cli.db.template_rows import (
     row_hash,
     summaries_select,
 )
+from pumpflix_cli.references import name_key
 
 __all__ = ["Outcome", "TemplateDraft", "TemplateUpsert", "WriteResult"]
 
@@ -69,7 +71,7 @@ class TemplateUpsert:
         if not keys:
             return {}
         found: dict[tuple[str, str], list[Any]] = {}
-        key = tuple_(Template.source_type, Template.name)
+        key = tuple_(Template.source_type, NameKey(Template.name))
         for start in range(0, len(keys), 500):  # bounded IN lists
             query = (
                 summaries_select()
@@ -78,7 +80,7 @@ class TemplateUpsert:
                 .with_for_update(of=Template)
             )
             for row in self.session.execute(query):
-                found.setdefault((row.source_type, row.name), []).append(row)
+                found.setdefault((row.source_type, name_key(row.name)), []).append(row)
         return found
 
     def _insert_new(self, drafts: Sequence[TemplateDraft]) -> dict[tuple[str, str], str]:
@@ -213,13 +215,15 @@ class TemplateUpsert:
         """Bring an existing row in line with the draft: metadata always; different
         content only when ``update_changed`` (else the row is reported as a conflict)."""
         template_id = str(row.id)
+        # A name equal in normalised form is the row's own: never rewritten for its form.
+        name = row.name if name_key(row.name) == name_key(draft.name) else draft.name
         if row_hash(row) == draft.content_hash:
             changes = {
                 column: value
                 for column, value in (
                     ("description", draft.description),
                     ("thumbnail", draft.thumbnail),
-                    ("name", draft.name),
+                    ("name", name),
                     ("source_type", draft.source_type),
                 )
                 if value is not None and getattr(row, column) != value
@@ -249,7 +253,7 @@ class TemplateUpsert:
             update(Template)
             .where(Template.id == row.id)
             .values(
-                name=draft.name,
+                name=name,
                 source_type=draft.source_type,
                 n8n_json=self._json(draft),
                 required_credentials=draft.required_credentials,
@@ -281,7 +285,7 @@ class TemplateUpsert:
         holder = self.session.execute(
             select(Template.id).where(
                 Template.source_type == draft.source_type,
-                Template.name == draft.name,
+                NameKey(Template.name) == name_key(draft.name),
                 Template.id != draft.template_id,
             )
         ).first()

@@ -51,6 +51,7 @@ from pumpflix_cli.workflow.prepared import (
 from pumpflix_cli.workflow.structure import (
     MAX_NAME_LENGTH,
     repair_connections,
+    template_name,
     validate,
     validate_template_name,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "scan_secrets",
     "split_documents",
     "summarize",
+    "template_name",
     "validate",
     "validate_template_name",
     "with_entry_point",

@@ -14,6 +14,8 @@ import hashlib
 import json
 from typing import Any
 
+from pumpflix_cli.references import name_key
+
 # What `templates export` leaves out by default: n8n's bookkeeping for one instance
 # (ids, versions, activation, sharing, timestamps, tags), run data (pinned and static
 # data), and our own bundle header.
@@ -80,12 +82,15 @@ def _credential_ref(ref: Any) -> Any:
 
 
 def content_hash(workflow: dict[str, Any]) -> str:
-    """sha256 (hex) of the canonical form with node ids, positions and webhook ids left out.
+    """sha256 (hex) of the canonical form with node ids, positions and webhook ids left out,
+    numbers canonical and the name in normalised form (``references.name_key``).
 
     Keys are sorted, so key order never matters; node order and connection order do.
     A workflow's export imports back with the same hash.
     """
     form = canonical_workflow(workflow)
+    if isinstance(form.get("name"), str):  # one name in any form is one name: one hash
+        form["name"] = name_key(form["name"])
     nodes = form.get("nodes")
     if isinstance(nodes, list):
         form["nodes"] = [

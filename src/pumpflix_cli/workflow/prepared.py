@@ -12,7 +12,7 @@ from pumpflix_cli.json_text import NonJsonNumberError, dumps, find_non_json_numb
 from pumpflix_cli.workflow.canonical import content_hash
 from pumpflix_cli.workflow.errors import WorkflowError, describe, key_path
 from pumpflix_cli.workflow.extract import extract_credentials, extract_input_variables
-from pumpflix_cli.workflow.structure import repair_connections, validate, validate_template_name
+from pumpflix_cli.workflow.structure import repair_connections, template_name, validate
 from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 BUNDLE_KEY = "pumpflix"
@@ -99,15 +99,13 @@ def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedW
 
 def _derive_name(raw: Any, fallback_name: str) -> str:
     if isinstance(raw, str) and raw.strip():
-        validate_template_name(raw)
-        return raw.strip()
+        return template_name(raw)
     if raw is not None and not isinstance(raw, str):
         raise WorkflowError(f"name must be a string, got {describe(raw)}")
     try:
-        validate_template_name(fallback_name)
+        return template_name(fallback_name)
     except WorkflowError as exc:
         raise WorkflowError(f"{exc} (the workflow has no name; taken from the file name)") from None
-    return fallback_name.strip()
 
 
 def _text(value: Any) -> str | None:

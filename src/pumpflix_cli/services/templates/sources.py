@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Literal, NamedTuple
 
 from pumpflix_cli.errors import UsageError
+from pumpflix_cli.references import name_key
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
     WorkflowError,
@@ -59,7 +60,7 @@ class Candidate:
     def identity(self) -> tuple[str, ...]:
         if self.template_id is not None:
             return ("id", str(self.template_id))
-        return ("key", self.source_type, self.prepared.name)
+        return ("key", self.source_type, name_key(self.prepared.name))
 
 
 def iter_files(paths: Sequence[str]) -> Iterator[tuple[str, Path | None, str | None]]:
