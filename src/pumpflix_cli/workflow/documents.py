@@ -10,6 +10,7 @@ from pumpflix_cli.json_text import NonJsonNumberError, loads
 from pumpflix_cli.workflow.errors import WorkflowError, describe, describe_plural
 
 _BOM = b"\xef\xbb\xbf"
+_CONTAINERS = (dict, list)  # what json.loads makes of objects and arrays
 _EXPECTED = "expected a workflow object or an array of them"
 
 
@@ -59,7 +60,7 @@ def _too_deep(max_depth: int) -> str:
 
 def _deeper_than(doc: Any, max_depth: int) -> bool:
     """Whether containers nest more than ``max_depth`` levels; iterative, so any depth is safe."""
-    level = [doc] if isinstance(doc, dict | list) else []
+    level = [doc] if type(doc) in _CONTAINERS else []
     depth = 0
     while level:
         depth += 1
@@ -67,8 +68,8 @@ def _deeper_than(doc: Any, max_depth: int) -> bool:
             return True
         below: list[Any] = []
         for value in level:
-            children = value.values() if isinstance(value, dict) else value
-            below.extend(child for child in children if isinstance(child, dict | list))
+            children = value.values() if type(value) is dict else value
+            below += [child for child in children if type(child) in _CONTAINERS]
         level = below
     return False
 
@@ -86,11 +87,11 @@ def split_documents(doc: Any) -> list[Any]:
         raise WorkflowError(f"{_EXPECTED}, got {describe(doc)}")
     if not doc:
         raise WorkflowError(f"{_EXPECTED}, got an empty array")
-    strays = [(i, item) for i, item in enumerate(doc) if not isinstance(item, dict)]
-    if not strays:
-        return list(doc)
-    kinds = {describe(item) for _, item in strays}
-    if len(strays) == len(doc) and len(kinds) == 1:
-        raise WorkflowError(f"{_EXPECTED}, got an array of {describe_plural(strays[0][1])}")
-    index, item = strays[0]
+    # Without building a list of the strays: an array of 8 million zeros is 16 MB.
+    index = next((i for i, item in enumerate(doc) if not isinstance(item, dict)), None)
+    if index is None:
+        return doc
+    item = doc[index]
+    if index == 0 and all(describe(other) == describe(item) for other in doc):
+        raise WorkflowError(f"{_EXPECTED}, got an array of {describe_plural(item)}")
     raise WorkflowError(f"{_EXPECTED}, got an array with {describe(item)} at index {index}")

@@ -12,7 +12,12 @@ from pumpflix_cli.json_text import NonJsonNumberError, dumps, find_non_json_numb
 from pumpflix_cli.workflow.canonical import content_hash
 from pumpflix_cli.workflow.errors import WorkflowError, describe, key_path
 from pumpflix_cli.workflow.extract import extract_credentials, extract_input_variables
-from pumpflix_cli.workflow.structure import repair_connections, template_name, validate
+from pumpflix_cli.workflow.structure import (
+    NOT_A_WORKFLOW,
+    repair_connections,
+    template_name,
+    validate,
+)
 from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 BUNDLE_KEY = "pumpflix"
@@ -71,6 +76,8 @@ def prepare(obj: Any, *, fallback_name: str, repair: bool = False) -> PreparedWo
 
 
 def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedWorkflow:
+    if "nodes" not in obj:  # first: an array of non-workflows fails fast, item by item
+        raise WorkflowError(NOT_A_WORKFLOW)
     bundle = parse_bundle_meta(obj[BUNDLE_KEY]) if BUNDLE_KEY in obj else None
     name = _derive_name(obj.get("name"), fallback_name)
     workflow = {k: v for k, v in obj.items() if k != BUNDLE_KEY}

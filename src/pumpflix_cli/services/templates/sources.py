@@ -8,6 +8,7 @@ The JSON then waits in a temporary file (``JsonSpool``) until it is written.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +43,9 @@ class ImportOptions:
     on_conflict: OnConflict = "update"
     max_file_bytes: int = 16 * 1024 * 1024
     max_depth: int = 100
+    # Each workflow costs ~2 KB until it is written, however small its JSON: a 16 MB file
+    # of 1.4 M '{"nodes":[]}' would need 3 GB. n8n exports of whole instances fit.
+    max_file_workflows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -63,26 +67,73 @@ class Candidate:
         return ("key", self.source_type, name_key(self.prepared.name))
 
 
-def iter_files(paths: Sequence[str]) -> Iterator[tuple[str, Path | None, str | None]]:
-    """``(label, file, error)`` for every file the arguments name: folders recursively
-    (``*.json``, sorted), ``-`` for stdin (file None), missing paths as errors."""
+class FileEntry(NamedTuple):
+    """One thing an import's arguments name: a file to read (``path``; None for stdin), or
+    an ``error`` (a missing path), or a ``skipped`` entry of a folder that is not a file
+    (a FIFO, a socket, a device: never opened, since opening a FIFO blocks)."""
+
+    label: str
+    path: Path | None
+    error: str | None = None
+    skipped: bool = False
+
+
+def iter_files(paths: Sequence[str]) -> Iterator[FileEntry]:
+    """Every file the arguments name: folders recursively (``*.json``, sorted, entries that
+    are not regular files named as skipped), ``-`` for stdin, missing paths as errors."""
     for raw in paths:
         if raw == STDIN:
-            yield STDIN, None, None
+            yield FileEntry(STDIN, None)
             continue
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if p.is_file())
-            if not found:
-                yield raw, None, "no .json files in this folder"
-            for file in found:
-                yield str(file), file, None
+            yield from _folder(raw, path)
         elif path.is_file():
-            yield raw, path, None
-        elif path.exists():
-            yield raw, None, "not a regular file"
+            yield FileEntry(raw, path)
         else:
-            yield raw, None, "no such file or directory"
+            yield FileEntry(raw, None, _not_a_file(path) or "no such file or directory")
+
+
+def _folder(raw: str, folder: Path) -> Iterator[FileEntry]:
+    found: list[Path] = []
+    others: list[FileEntry] = []
+    for path in folder.rglob("*.json"):
+        kind = _not_a_file(path)
+        if kind is None:
+            found.append(path)
+        elif kind != _DIRECTORY:
+            others.append(FileEntry(str(path), None, kind, skipped=True))
+    if not found:
+        named = "".join(f"; {entry.label} is {entry.error}" for entry in sorted(others))
+        yield FileEntry(raw, None, "no .json files in this folder" + named)
+        return
+    yield from sorted(others)
+    for file in sorted(found):
+        yield FileEntry(str(file), file)
+
+
+_DIRECTORY = "a directory"
+_KINDS = (
+    (stat.S_ISDIR, _DIRECTORY),
+    (stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"),
+    (stat.S_ISSOCK, "a socket, not a regular file"),
+    (stat.S_ISCHR, "a character device, not a regular file"),
+    (stat.S_ISBLK, "a block device, not a regular file"),
+)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file (following symbolic links), from its
+    metadata alone; None for a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a broken symbolic link" if path.is_symlink() else None
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or type(exc).__name__})"
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
 def read_limited(path: Path | None, stdin: IO[bytes] | None, limit: int) -> bytes:
@@ -107,12 +158,20 @@ def _stem(label: str) -> str:
     return "stdin" if label == STDIN else Path(label).stem
 
 
+# Problems reported one by one for a file; beyond them, one line counts the rest. A file
+# of millions of bad items (``[{},{},…]``) costs a count, not millions of lines.
+SHOWN_PER_FILE = 20
+
+
 class LoadFailure(NamedTuple):
-    """A file or document that is not a valid workflow; ``remedy`` as on `WorkflowError`."""
+    """A file or document that is not a valid workflow; ``remedy`` as on `WorkflowError`.
+    ``more`` > 0: not one failure but the count of a file's failures beyond those shown."""
 
     path: str
     reason: str
     remedy: str | None = None
+    more: int = 0
+    skipped: bool = False  # not a failure: a folder's entry that is not a file
 
 
 def load_candidates(
@@ -123,17 +182,31 @@ def load_candidates(
         documents = split_documents(parse_json(data, max_depth=options.max_depth))
     except WorkflowError as exc:
         return [], [LoadFailure(label, str(exc), exc.remedy)]
+    if len(documents) > options.max_file_workflows:
+        reason = (
+            f"the file holds {len(documents):,} items; the limit is "
+            f"{options.max_file_workflows:,} workflows in one file (split it)"
+        )
+        return [], [LoadFailure(label, reason)]
     candidates: list[Candidate] = []
     errors: list[LoadFailure] = []
+    more = 0
     many = len(documents) > 1
+    stem = _stem(label)
     for index, document in enumerate(documents):
-        item = f"{label}[{index}]" if many else label
-        fallback = f"{_stem(label)}-{index + 1}" if many else _stem(label)
+        fallback = f"{stem}-{index + 1}" if many else stem
         try:
             prepared = prepare(document, fallback_name=fallback, repair=options.repair)
+            item = f"{label}[{index}]" if many else label
             candidates.append(_candidate(item, prepared, options))
         except WorkflowError as exc:
-            errors.append(LoadFailure(item, str(exc), exc.remedy))
+            if len(errors) < SHOWN_PER_FILE:
+                item = f"{label}[{index}]" if many else label
+                errors.append(LoadFailure(item, str(exc), exc.remedy))
+            else:
+                more += 1
+    if more:
+        errors.append(LoadFailure(label, f"… and {more:,} more problems", more=more))
     return candidates, errors
 
 
@@ -148,9 +221,6 @@ def _candidate(path: str, prepared: PreparedWorkflow, options: ImportOptions) ->
             raise WorkflowError(f"the bundle's pumpflix.id {bundle.id!r} is not a UUID") from None
     slim = replace(prepared, workflow={}, json_text="")
     return Candidate(path, slim, source_type, template_id, prepared.json_text)
-
-
-FileEntry = tuple[str, Path | None, str | None]
 
 
 def collect_files(paths: Sequence[str]) -> list[FileEntry]:
@@ -195,7 +265,9 @@ PARALLEL_FROM = 64  # files; below this, worker processes cost more than they sa
 
 def load_file(entry: FileEntry, options: ImportOptions, stdin: IO[bytes] | None = None) -> Loaded:
     """Read and check one file: its valid workflows and the failures, by path."""
-    label, path, error = entry
+    label, path, error, skipped = entry
+    if skipped:
+        return [], [LoadFailure(label, f"{error}: skipped", skipped=True)]
     if error is not None:
         return [], [LoadFailure(label, error)]
     try:
