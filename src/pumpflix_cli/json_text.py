@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 # An integer literal with more digits than this is beyond a double's range (~1.8e308).
 _DOUBLE_DIGITS = 309
 _QUOTED_KEY = 60
+_INFINITIES = (math.inf, -math.inf)
 
 
 class NonJsonNumberError(ValueError):
@@ -47,27 +48,6 @@ class _Refused:
         self.word = word
 
 
-def _parse_constant(word: str) -> _Refused:
-    return _Refused(word)
-
-
-def _parse_float(text: str) -> float | _Refused:
-    value = float(text)
-    if math.isinf(value):
-        return _Refused(None)
-    return value
-
-
-def _parse_int(text: str) -> int | _Refused:
-    digits = len(text) - (text[0] == "-")
-    if digits > _DOUBLE_DIGITS:  # also spares int() a number of any length
-        return _Refused(None)
-    value = int(text)
-    if digits == _DOUBLE_DIGITS and not _fits_a_double(value):
-        return _Refused(None)
-    return value
-
-
 def _fits_a_double(value: int) -> bool:
     try:
         float(value)
@@ -79,23 +59,31 @@ def _fits_a_double(value: int) -> bool:
 def loads(text: str | bytes, **kwargs: Any) -> Any:
     """``json.loads`` that refuses what is not a JSON number (raises `NonJsonNumberError`);
     other errors are ``json.loads``'s own. ``kwargs`` go to ``json.loads``."""
-    refused: list[bool] = []
+    refused: list[_Refused] = []
 
-    def mark(hook: Callable[[str], Any]) -> Callable[[str], Any]:
-        def parse(literal: str) -> Any:
-            value = hook(literal)
-            if isinstance(value, _Refused) and not refused:
-                refused.append(True)
-            return value
+    def constant(word: str) -> _Refused:
+        refused.append(_Refused(word))
+        return refused[-1]
 
-        return parse
+    def floating(literal: str) -> float | _Refused:
+        value = float(literal)
+        if value in _INFINITIES:
+            refused.append(_Refused(None))
+            return refused[-1]
+        return value
+
+    def integer(literal: str) -> int | _Refused:
+        if len(literal) < _DOUBLE_DIGITS:  # the common case: one call, one int()
+            return int(literal)
+        digits = len(literal) - (literal[0] == "-")
+        # More digits than a double holds is out of range; int() is spared any length.
+        if digits > _DOUBLE_DIGITS or not _fits_a_double(int(literal)):
+            refused.append(_Refused(None))
+            return refused[-1]
+        return int(literal)
 
     document = json.loads(
-        text,
-        parse_constant=mark(_parse_constant),
-        parse_float=mark(_parse_float),
-        parse_int=mark(_parse_int),
-        **kwargs,
+        text, parse_constant=constant, parse_float=floating, parse_int=integer, **kwargs
     )
     if refused:  # rare: only then walk the document to say where
         for path, value in _leaves(document):

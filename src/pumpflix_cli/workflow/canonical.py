@@ -113,18 +113,18 @@ def _hash_text(form: Any) -> bytes:
 
 # Above this an integer may not be a double: it is read as the double nearest to it.
 _EXACT_INTEGERS = 2**53
-# The hash text with digits as "0" and everything but ".", "e" and "+" blanked, so that
-# three substring searches (C speed) tell whether a number may need rewriting: an integral
-# double is written "100.0" or "1e+16" by json.dumps, a large integer has 16+ digits.
-_NUMBER_MASK = bytes(
-    ord("0") if chr(b).isdigit() else b if chr(b) in ".e+" else ord(" ") for b in range(256)
-)
+# Whether a number may need rewriting, from the hash text at C speed (substring
+# searches): json.dumps writes an integral double as "100.0" (then a separator) or as
+# "1e+16", and an integer beyond 2**53 has 16+ digits (seen with every digit as "0").
+_INTEGRAL_ENDS = (b".0,", b".0}", b".0]")
+_DIGITS_AS_ZERO = bytes(ord("0") if chr(b).isdigit() else ord(" ") for b in range(256))
 _SIXTEEN_DIGITS = b"0" * 16
 
 
 def _numbers_to_canonicalize(data: bytes) -> bool:
-    mask = data.translate(_NUMBER_MASK)
-    return b".0 " in mask or b"0e+" in mask or _SIXTEEN_DIGITS in mask
+    if b"e+" in data or any(end in data for end in _INTEGRAL_ENDS):
+        return True
+    return _SIXTEEN_DIGITS in data.translate(_DIGITS_AS_ZERO)
 
 
 def canonical_number(value: float) -> float:

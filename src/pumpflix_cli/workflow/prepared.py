@@ -27,8 +27,10 @@ SOURCE_TYPES = ("prebuilt", "user")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # In json.dumps output a NUL is the escape \u0000 after an even run of backslashes.
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-# An integer beyond a double's range has at least this many digits in a row.
-_LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{309}")
+# An integer beyond a double's range has at least 309 digits in a row: seen, at C speed,
+# in the text with every digit as "0" and everything else blank.
+_DIGITS_AS_ZERO = bytes(ord("0") if chr(b).isdigit() else ord(" ") for b in range(256))
+_LONG_DIGITS = b"0" * 309
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ def _storable_text(workflow: dict[str, Any]) -> str:
         text = dumps(workflow, separators=(",", ":"), default=str)
     except NonJsonNumberError as exc:
         raise WorkflowError(str(exc)) from None
-    if _LONG_DIGITS.search(text):  # rare: only then walk for an integer JSON cannot carry
+    digits = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
+    if _LONG_DIGITS in digits:  # rare: only then walk for the integer JSON cannot carry
         found = find_non_json_number(workflow)
         if found is not None:
             raise WorkflowError(str(found))
