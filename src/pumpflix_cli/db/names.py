@@ -9,8 +9,11 @@ itself, registered on every connection as ``pumpflix_name_key``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement, cast, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Text
@@ -41,6 +44,26 @@ def _postgresql(element: NameKey, compiler: Any, **kw: Any) -> str:
 @compiles(NameKey, "sqlite")
 def _sqlite(element: NameKey, compiler: Any, **kw: Any) -> str:
     return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"
+
+
+def keys_among(
+    type_column: Any, name_column: Any, keys: Sequence[tuple[str, str]], dialect: str
+) -> ColumnElement[bool]:
+    """Rows whose (type, name in normalised form) is one of ``keys``. PostgreSQL: a
+    semi-join on the keys unnested from two arrays, so each row's key is computed once
+    (an IN list of row values computes it once per listed key: 10 times slower)."""
+    pair = tuple_(type_column, NameKey(name_column))
+    if dialect != "postgresql":
+        return pair.in_(list(keys))
+    listed = (
+        func.unnest(
+            cast([source_type for source_type, _ in keys], ARRAY(Text())),
+            cast([name for _, name in keys], ARRAY(Text())),
+        )
+        .table_valued("source_type", "name_key")
+        .render_derived(name="wanted")
+    )
+    return pair.in_(select(listed.c.source_type, listed.c.name_key))
 
 
 def register_sqlite_function(dbapi_connection: Any) -> None:

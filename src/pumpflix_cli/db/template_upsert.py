@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import cast, delete, func, insert, inspect, select, text, tuple_, update
+from sqlalchemy import cast, delete, func, insert, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Template, TemplateMeta, TemplateVersion
-from pumpflix_cli.db.names import NameKey
+from pumpflix_cli.db.names import NameKey, keys_among
 from pumpflix_cli.db.template_drafts import Outcome, TemplateDraft, WriteResult
 from pumpflix_cli.db.template_rows import (
     platform_now,
@@ -71,11 +71,11 @@ class TemplateUpsert:
         if not keys:
             return {}
         found: dict[tuple[str, str], list[Any]] = {}
-        key = tuple_(Template.source_type, NameKey(Template.name))
         for start in range(0, len(keys), 500):  # bounded IN lists
+            wanted = keys[start : start + 500]
             query = (
                 summaries_select()
-                .where(key.in_(list(keys[start : start + 500])))
+                .where(keys_among(Template.source_type, Template.name, wanted, self.dialect))
                 .order_by(Template.source_type, Template.name, Template.created_at, Template.id)
                 .with_for_update(of=Template)
             )
