@@ -144,3 +144,34 @@ def test_the_database_compares_names_by_the_same_key(database: Database, name: s
         for form in ("NFC", "NFD", "NFKC"):
             text = unicodedata.normalize(form, name)
             assert session.execute(select(NameKey(literal(text)))).scalar() == name_key(text)
+
+
+# Names with letters that decompose (é, ñ, Å, 가, ǅ), among plain ones.
+composable = st.text(
+    st.sampled_from([*"abcXYZ 019-_", "é", "ñ", "Å", "가", "ǅ", "ệ", "ő"]), min_size=1
+).filter(lambda s: s.strip() and not s.strip().startswith("-"))  # "-x" is an option
+invisible = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u2066"])
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=composable, hidden=invisible, at=st.integers(0, 30))
+def test_generated_names_are_stored_composed_found_by_any_form_and_never_hidden(
+    cli: CliRun, tmp_path: Path, name: str, hidden: str, at: int
+) -> None:
+    folder = tmp_path / uuid.uuid4().hex
+    composed = unicodedata.normalize("NFC", name.strip())
+    at = min(at, len(composed) - 1)
+    sneaky = write(folder, "sneaky.json", workflow(composed[:at] + "x" + hidden + composed[at:]))
+    code, report = import_json(cli, str(sneaky))
+    assert code == ExitCode.DATA_ERR and f"U+{ord(hidden):04X}" in report["errors"][0]["error"]
+    code, report = import_json(
+        cli, str(write(folder, "a.json", workflow(unicodedata.normalize("NFD", name))))
+    )
+    assert code == 0, report
+    (created,) = report["templates"]
+    assert created["name"] == composed
+    for form in ("NFC", "NFD", "NFKD"):
+        assert show_json(cli, unicodedata.normalize(form, composed))["id"] == created["id"]
+    assert cli("templates", "delete", created["id"], "--yes").exit_code == 0
