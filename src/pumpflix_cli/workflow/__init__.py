@@ -40,6 +40,7 @@ from pumpflix_cli.workflow.n8n_body import (
     n8n_request_body,
     normalize_settings,
 )
+from pumpflix_cli.workflow.names import MAX_NAME_LENGTH, template_name, validate_template_name
 from pumpflix_cli.workflow.prepared import (
     BUNDLE_KEY,
     SOURCE_TYPES,
@@ -48,13 +49,7 @@ from pumpflix_cli.workflow.prepared import (
     parse_bundle_meta,
     prepare,
 )
-from pumpflix_cli.workflow.structure import (
-    MAX_NAME_LENGTH,
-    repair_connections,
-    template_name,
-    validate,
-    validate_template_name,
-)
+from pumpflix_cli.workflow.structure import repair_connections, validate
 from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 __all__ = [

@@ -12,12 +12,8 @@ from pumpflix_cli.json_text import NonJsonNumberError, dumps, find_non_json_numb
 from pumpflix_cli.workflow.canonical import content_hash
 from pumpflix_cli.workflow.errors import WorkflowError, describe, key_path
 from pumpflix_cli.workflow.extract import extract_credentials, extract_input_variables
-from pumpflix_cli.workflow.structure import (
-    NOT_A_WORKFLOW,
-    repair_connections,
-    template_name,
-    validate,
-)
+from pumpflix_cli.workflow.names import template_name
+from pumpflix_cli.workflow.structure import NOT_A_WORKFLOW, repair_connections, validate
 from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 BUNDLE_KEY = "pumpflix"
