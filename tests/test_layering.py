@@ -90,6 +90,7 @@ def test_the_workflow_package_is_pure(path: Path) -> None:
 
     allowed = {
         "pumpflix_cli.workflow",
+        "pumpflix_cli.json_text",
         "pumpflix_cli.records",
         "pumpflix_cli.references",
         "pumpflix_cli.errors",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from pumpflix_cli.db.models import Instance, Template, TemplateMeta, TemplateVer
 from pumpflix_cli.db.templates import TemplateStore
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.references import (
+    IGNORABLE,
     AmbiguousReferenceError,
     ReferenceNotFoundError,
     match_reference,
@@ -270,15 +272,38 @@ def spellings(stored_id: str) -> st.SearchStrategy[str]:
     )
 
 
+def same_name(a: str, b: str) -> bool:
+    """PLATFORM.md "Names": equal once both are NFKC and free of the characters that
+    show as nothing (Unicode's default-ignorable code points)."""
+
+    def key(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKC", text) if not IGNORABLE.fullmatch(c))
+
+    return key(a) == key(b)
+
+
+def look_alikes(name: str) -> st.SearchStrategy[str]:
+    """``name`` as another keyboard, client or attacker may write it: decomposed, with
+    compatibility forms, with an invisible character inside."""
+    invisible = st.sampled_from(["\u200b", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e"])
+    return st.one_of(
+        st.just(unicodedata.normalize("NFD", name)),
+        st.just(unicodedata.normalize("NFKD", name)),
+        st.just(name.replace(".", "\uff0e").replace(" ", "\u00a0")),
+        st.builds(lambda i, c: name[:i] + c + name[i:], st.integers(0, len(name)), invisible),
+    )
+
+
 def rule(ref: str, records: list[tuple[str, str | None]]) -> set[str]:
-    """SPEC §1 as a person reads it, independently of ``references``: the exact name, or
-    at least 6 hex digits that begin the id as ``list`` prints it or without its dashes."""
+    """SPEC §1 as a person reads it, independently of ``references``: the name (compared
+    as PLATFORM.md says), or at least 6 hex digits that begin the id as ``list`` prints it
+    or without its dashes."""
     bare = ref.strip().lower()
     id_form = sum(c in HEX for c in bare) >= 6
     return {
         id_
         for id_, name in records
-        if name == ref
+        if (name is not None and same_name(name, ref))
         or (
             id_form
             and (id_.lower().startswith(bare) or id_.lower().replace("-", "").startswith(bare))
@@ -293,7 +318,10 @@ def libraries(draw: st.DrawFn) -> tuple[list[tuple[str, str]], list[str]]:
     stored = [draw(st.sampled_from([id_, id_.upper()])) for id_ in ids]  # any client's case
     id_like = st.one_of(*(spellings(id_) for id_ in ids))
     names = [draw(st.one_of(plain_names, id_like)) for _ in ids]
-    refs = draw(st.lists(st.one_of(id_like, st.sampled_from(names), plain_names), max_size=12))
+    similar = st.sampled_from(names).flatmap(look_alikes)
+    refs = draw(
+        st.lists(st.one_of(id_like, st.sampled_from(names), similar, plain_names), max_size=12)
+    )
     return list(zip(stored, names, strict=True)), refs
 
 

@@ -24,6 +24,8 @@ from textwrap import indent
 from typing import TYPE_CHECKING, Any, TextIO
 from uuid import UUID
 
+from pumpflix_cli.errors import InvalidInputError
+from pumpflix_cli.json_text import NonJsonNumberError
 from pumpflix_cli.redact import scrub
 from pumpflix_cli.streams import guard_stdout
 from pumpflix_cli.tables import Column, fit_columns
@@ -62,7 +64,14 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(data: Any, *, indent: int | None = 2) -> str:
-    return json_text(data, indent=indent, default=_json_default)
+    """JSON text of ``data``; a NaN or an infinity (not JSON: only an old row can hold
+    one) is an error naming where it is, never written as a bare word."""
+    try:
+        return json_text(data, indent=indent, default=_json_default)
+    except NonJsonNumberError as exc:
+        raise InvalidInputError(
+            f"cannot write JSON: {exc}", hint="re-import the template from a valid file"
+        ) from None
 
 
 class Output:

@@ -6,13 +6,19 @@ nothing or more than one thing. Pure: no I/O.
   export file names use) or with the dashes where a whole id has them (8-4-4-4-12, the
   form ``list`` prints): it matches every id whose hex digits begin with those digits. All
   32 digits name one id, dashed or not.
-- A template's **name** matches when it is the reference exactly as typed.
+- A template's **name** matches when it compares equal to the reference in normalised
+  form (`name_key`, PLATFORM.md "Names"): NFKC, without the characters that display as
+  nothing. So ``Café`` typed composed finds ``Café`` stored decomposed, ``a．b`` finds
+  ``a.b``, and ``Alpha`` finds a platform row named ``Alpha`` + U+200B; names pumpflix
+  writes are NFC and free of such characters (``workflow.structure``).
 - A reference matches a record by name *or* by id: one that does both for different
   records names all of them (ambiguous, exit 2), so a name that looks like an id prefix
   can never hijack the template that id belongs to."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -27,6 +33,42 @@ _HEX_DIGITS = frozenset("0123456789abcdef")
 _LISTED = 10  # candidates named in an ambiguity error
 # Candidates a database lookup returns at most: enough to list in an ambiguity error.
 MAX_CANDIDATES = 50
+
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters a
+# renderer shows as nothing (zero-width spaces and joiners, bidi controls, variation
+# selectors, fillers, tags). Two names that differ only by them look the same.
+_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+IGNORABLE = re.compile(
+    "[" + "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in _IGNORABLE_RANGES) + "]"
+)
+
+
+def name_key(name: str) -> str:
+    """A template name as names are compared: NFKC (compatibility forms folded: fullwidth
+    ``．`` is ``.``, a no-break space a space), then without default-ignorable characters.
+    An ASCII name is its own key; the database lookups compute the same key in SQL."""
+    if name.isascii():
+        return name
+    return IGNORABLE.sub("", unicodedata.normalize("NFKC", name))
 
 
 class Named(Protocol):
@@ -66,8 +108,13 @@ def _digits(text: str) -> str | None:
 class Reference:
     """A reference as typed, and what it can stand for."""
 
-    text: str  # as typed: what a name must equal
+    text: str  # as typed
     digits: str | None  # lower-case hex digits when the text is written as an id or prefix
+
+    @property
+    def name(self) -> str:
+        """What a template's `name_key` must equal for the reference to name it."""
+        return name_key(self.text)
 
     @property
     def exact_id(self) -> str | None:
@@ -87,7 +134,8 @@ class Reference:
 
 
 def parse_reference(text: str) -> Reference:
-    """Names are matched exactly as typed; ids and prefixes without surrounding blanks."""
+    """Names are matched in normalised form, blanks included; ids and prefixes without
+    surrounding blanks."""
     return Reference(text, _digits(text.strip()))
 
 
@@ -100,12 +148,13 @@ def match_reference(
     ref: Reference, records: Iterable[T], *, name_of: Callable[[T], str] | None = None
 ) -> list[T]:
     """Every record ``ref`` names: by id (whole or prefix) or, when ``name_of`` is given, by
-    exact name — both at once, never one in preference to the other. The database lookups
-    select the same records."""
+    name in normalised form — both at once, never one in preference to the other. The
+    database lookups select the same records."""
+    key = ref.name
     return [
         r
         for r in records
-        if ref.matches_id(r.id) or (name_of is not None and name_of(r) == ref.text)
+        if ref.matches_id(r.id) or (name_of is not None and name_key(name_of(r)) == key)
     ]
 
 

@@ -11,7 +11,6 @@ layer may word its messages with it; commands reach these through ``output``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +62,9 @@ def json_text(
 ) -> str:
     """``data`` as JSON, non-ASCII text kept as it is, but every character that would act on
     a terminal written as a ``\\u`` escape (inside strings only: JSON's own syntax is ASCII)."""
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=default).translate(_JSON)
+    from pumpflix_cli.json_text import dumps  # refuses NaN and infinities, naming where
+
+    return dumps(data, indent=indent, ensure_ascii=False, default=default).translate(_JSON)
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:

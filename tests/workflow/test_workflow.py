@@ -101,7 +101,7 @@ def test_an_empty_file_is_invalid_json() -> None:
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_non_json_constants_are_refused(constant: str) -> None:
     message = error_of(parse_json, f'{{"a": {constant}}}'.encode())
-    assert message == f"invalid JSON: {constant} is not a JSON value"
+    assert message == f"invalid JSON: {constant} at a is not a JSON number"
 
 
 def test_a_number_too_long_to_convert_is_invalid_json() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pumpflix_cli import json_text
 from pumpflix_cli.records import TemplateRecord, TemplateVersionInfo, parse_utc
 
 # The model's fields in the order JSON.stringify writes them.
@@ -24,8 +25,9 @@ FIELDS = (
 
 
 def dumps(data: Any) -> bytes:
-    """JSON as JavaScript's ``JSON.stringify`` writes it (compact, non-ASCII as is)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    """JSON as JavaScript's ``JSON.stringify`` writes it (compact, non-ASCII as is); a NaN
+    or an infinity is an error (`NonJsonNumberError`), never the bare word."""
+    return json_text.dumps(data, separators=(",", ":")).encode()
 
 
 def js_iso(value: str | None) -> str | None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pumpflix_cli.db.names import register_sqlite_function
 from pumpflix_cli.errors import (
     CredentialsRejectedError,
     OutputError,
@@ -271,6 +272,7 @@ def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    register_sqlite_function(dbapi_connection)
 
 
 def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:

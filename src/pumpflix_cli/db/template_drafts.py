@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pumpflix_cli.records import TemplateRecord
+from pumpflix_cli.references import name_key
 
 Outcome = Literal["created", "updated", "unchanged", "conflict", "failed"]
 
@@ -32,7 +33,8 @@ class TemplateDraft:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.source_type, self.name)
+        """(source type, name in normalised form): what identifies the template."""
+        return (self.source_type, name_key(self.name))
 
     def json_text(self) -> str:
         if self.workflow_json is not None:

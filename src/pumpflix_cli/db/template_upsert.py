@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, inspect, select, text, tuple_, update
+from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Template, TemplateMeta, TemplateVersion
+from pumpflix_cli.db.names import NameKey, keys_among
 from pumpflix_cli.db.template_drafts import Outcome, TemplateDraft, WriteResult
 from pumpflix_cli.db.template_inserts import copy_insert, snapshot_versions
 from pumpflix_cli.db.template_rows import (
@@ -23,6 +24,7 @@ from pumpflix_cli.db.template_rows import (
     row_hash,
     summaries_select,
 )
+from pumpflix_cli.references import name_key
 
 __all__ = ["Outcome", "TemplateDraft", "TemplateUpsert", "WriteResult"]
 
@@ -77,17 +79,18 @@ class TemplateUpsert:
         if not keys:
             return {}
         found: dict[tuple[str, str], list[Any]] = {}
-        key = tuple_(Template.source_type, Template.name)
         order = (Template.source_type, Template.name, Template.created_at, Template.id)
         for start in range(0, len(keys), 500):  # bounded IN lists
-            locked = self._lock(key.in_(list(keys[start : start + 500])), order)
+            wanted = keys[start : start + 500]
+            among = keys_among(Template.source_type, Template.name, wanted, self.dialect)
+            locked = self._lock(among, order)
             if not locked:
                 continue
             rows = self.session.execute(
                 summaries_select().where(Template.id.in_(locked)).order_by(*order)
             )
             for row in rows:
-                found.setdefault((row.source_type, row.name), []).append(row)
+                found.setdefault((row.source_type, name_key(row.name)), []).append(row)
         return found
 
     def _lock(self, where: Any, order: Sequence[Any] = ()) -> list[str]:
@@ -95,7 +98,7 @@ class TemplateUpsert:
         in a statement of its own: a row read by the locking statement after a wait is
         the platform's row as committed, but pumpflix's row beside it (version, hash) as
         it was before the wait, which could write a version that already exists."""
-        query = select(Template.id).where(where).order_by(*order).with_for_update()
+        query = select(Template.id).where(where).order_by(*order).with_for_update(of=Template)
         return [str(template_id) for template_id in self.session.execute(query).scalars()]
 
     def _insert_new(self, drafts: Sequence[TemplateDraft]) -> dict[tuple[str, str], str]:
@@ -182,13 +185,15 @@ class TemplateUpsert:
         """Bring an existing row in line with the draft: metadata always; different
         content only when ``update_changed`` (else the row is reported as a conflict)."""
         template_id = str(row.id)
+        # A name equal in normalised form is the row's own: never rewritten for its form.
+        name = row.name if name_key(row.name) == name_key(draft.name) else draft.name
         if row_hash(row) == draft.content_hash:
             changes = {
                 column: value
                 for column, value in (
                     ("description", draft.description),
                     ("thumbnail", draft.thumbnail),
-                    ("name", draft.name),
+                    ("name", name),
                     ("source_type", draft.source_type),
                 )
                 if value is not None and getattr(row, column) != value
@@ -218,7 +223,7 @@ class TemplateUpsert:
             update(Template)
             .where(Template.id == row.id)
             .values(
-                name=draft.name,
+                name=name,
                 source_type=draft.source_type,
                 n8n_json=self._json(draft),
                 required_credentials=draft.required_credentials,
@@ -252,7 +257,7 @@ class TemplateUpsert:
         holder = self.session.execute(
             select(Template.id).where(
                 Template.source_type == draft.source_type,
-                Template.name == draft.name,
+                NameKey(Template.name) == name_key(draft.name),
                 Template.id != draft.template_id,
             )
         ).first()

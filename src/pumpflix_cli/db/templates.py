@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, Template, TemplateMeta, TemplateVersion
+from pumpflix_cli.db.names import NameKey
 from pumpflix_cli.db.template_rows import (
     SUMMARY_COLUMNS,
     listed,
@@ -43,12 +44,13 @@ class TemplateStore:
     # --- reading ---------------------------------------------------------------------
 
     def resolve(self, ref: str) -> list[TemplateRecord]:
-        """Templates a reference may mean (``references``): those whose name is ``ref`` as
-        typed and those whose id it writes (whole or a prefix, dashed or not, any case),
-        all of them, so that a name shaped like an id prefix is ambiguous rather than
-        chosen. Two rows may share a name (the platform allows it): both are returned."""
+        """Templates a reference may mean (``references``): those whose name is ``ref`` in
+        normalised form (``db.names``) and those whose id it writes (whole or a prefix,
+        dashed or not, any case), all of them, so that a name shaped like an id prefix is
+        ambiguous rather than chosen. Two rows may share a name (the platform allows
+        it): both are returned."""
         parsed = parse_reference(ref)
-        matches = Template.name == ref
+        matches = NameKey(Template.name) == parsed.name
         if parsed.digits is not None:
             # The id normalised as ``references.id_digits`` does: any case, dashes or not.
             digits = func.replace(func.lower(Template.id), "-", "")

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from pumpflix_cli.errors import CredentialsRejectedError
+from pumpflix_cli.json_text import loads
 from pumpflix_cli.n8n.transport import (
     PAGE_SIZE,
     N8nConflictError,
@@ -295,7 +296,7 @@ def _decoded(response: httpx.Response) -> Any:
     """A webhook's answer: JSON when it is JSON, else its text."""
     if "json" in response.headers.get("content-type", ""):
         try:
-            return response.json()
-        except ValueError:
+            return loads(response.content)
+        except ValueError:  # not JSON, or numbers JSON has not: kept as the text it is
             pass
     return response.text

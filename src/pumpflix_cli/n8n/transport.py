@@ -24,6 +24,7 @@ from pumpflix_cli.errors import (
     ServiceUnavailableError,
     ServiceUnreachableError,
 )
+from pumpflix_cli.json_text import NonJsonNumberError, loads
 from pumpflix_cli.redact import error_text, register_secret, scrub
 from pumpflix_cli.urls import parse_url
 
@@ -212,7 +213,11 @@ class N8nTransport:
         if not response.content:
             return None
         try:
-            return response.json()
+            return loads(response.content)
+        except NonJsonNumberError as exc:
+            raise N8nRequestError(
+                f"n8n answered {method} {path} with JSON that cannot be stored: {exc}", status
+            ) from None
         except ValueError:
             raise ServiceUnavailableError(
                 SERVICE,

@@ -42,6 +42,7 @@ from pumpflix_cli.workflow.n8n_body import (
     n8n_request_body,
     normalize_settings,
 )
+from pumpflix_cli.workflow.names import MAX_NAME_LENGTH, template_name, validate_template_name
 from pumpflix_cli.workflow.prepared import (
     BUNDLE_KEY,
     SOURCE_TYPES,
@@ -50,12 +51,7 @@ from pumpflix_cli.workflow.prepared import (
     parse_bundle_meta,
     prepare,
 )
-from pumpflix_cli.workflow.structure import (
-    MAX_NAME_LENGTH,
-    repair_connections,
-    validate,
-    validate_template_name,
-)
+from pumpflix_cli.workflow.structure import repair_connections, validate
 from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 __all__ = [
@@ -101,6 +97,7 @@ __all__ = [
     "split_documents",
     "stand_in_names",
     "summarize",
+    "template_name",
     "validate",
     "validate_template_name",
     "webhook_payload",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
+from pumpflix_cli.json_text import NonJsonNumberError, loads
 from pumpflix_cli.workflow.errors import WorkflowError, describe, describe_plural
 
 _BOM = b"\xef\xbb\xbf"
+_CONTAINERS = (dict, list)  # what json.loads makes of objects and arrays
 _EXPECTED = "expected a workflow object or an array of them"
 
 
@@ -16,8 +18,9 @@ def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
     """Decode a workflow file's bytes into a JSON value.
 
     Accepts a UTF-8 byte order mark. Rejects what PostgreSQL's JSONB or n8n would choke on
-    later with a message saying where: bytes that are not UTF-8, syntax errors, the
-    non-JSON constants ``NaN`` / ``Infinity``, and nesting deeper than ``max_depth``.
+    later with a message saying where: bytes that are not UTF-8, syntax errors, numbers
+    that are not JSON's (``NaN``, ``Infinity``, ``1e999``; see ``pumpflix_cli.json_text``),
+    and nesting deeper than ``max_depth``.
     """
     start = len(_BOM) if raw.startswith(_BOM) else 0
     try:
@@ -30,7 +33,7 @@ def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
     if not text.strip():
         raise WorkflowError("invalid JSON: the file is empty")
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = loads(text)
     except RecursionError:
         # The C decoder recurses once per level; a hostile file nested 200,000 deep ends
         # here within milliseconds instead of crashing.
@@ -39,18 +42,14 @@ def parse_json(raw: bytes, *, max_depth: int = 200) -> Any:
         raise WorkflowError(
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except WorkflowError:
-        raise
+    except NonJsonNumberError as exc:
+        raise WorkflowError(f"invalid JSON: {exc}") from None
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         reason = str(exc).split(":", 1)[0]
         raise WorkflowError(f"invalid JSON: {reason}") from None
     if _deeper_than(doc, max_depth):
         raise WorkflowError(_too_deep(max_depth))
     return doc
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise WorkflowError(f"invalid JSON: {name} is not a JSON value")
 
 
 def _too_deep(max_depth: int) -> str:
@@ -61,7 +60,7 @@ def _too_deep(max_depth: int) -> str:
 
 def _deeper_than(doc: Any, max_depth: int) -> bool:
     """Whether containers nest more than ``max_depth`` levels; iterative, so any depth is safe."""
-    level = [doc] if isinstance(doc, dict | list) else []
+    level = [doc] if type(doc) in _CONTAINERS else []
     depth = 0
     while level:
         depth += 1
@@ -69,8 +68,8 @@ def _deeper_than(doc: Any, max_depth: int) -> bool:
             return True
         below: list[Any] = []
         for value in level:
-            children = value.values() if isinstance(value, dict) else value
-            below.extend(child for child in children if isinstance(child, dict | list))
+            children = value.values() if type(value) is dict else value
+            below += [child for child in children if type(child) in _CONTAINERS]
         level = below
     return False
 
@@ -88,11 +87,11 @@ def split_documents(doc: Any) -> list[Any]:
         raise WorkflowError(f"{_EXPECTED}, got {describe(doc)}")
     if not doc:
         raise WorkflowError(f"{_EXPECTED}, got an empty array")
-    strays = [(i, item) for i, item in enumerate(doc) if not isinstance(item, dict)]
-    if not strays:
-        return list(doc)
-    kinds = {describe(item) for _, item in strays}
-    if len(strays) == len(doc) and len(kinds) == 1:
-        raise WorkflowError(f"{_EXPECTED}, got an array of {describe_plural(strays[0][1])}")
-    index, item = strays[0]
+    # Without building a list of the strays: an array of 8 million zeros is 16 MB.
+    index = next((i for i, item in enumerate(doc) if not isinstance(item, dict)), None)
+    if index is None:
+        return doc
+    item = doc[index]
+    if index == 0 and all(describe(other) == describe(item) for other in doc):
+        raise WorkflowError(f"{_EXPECTED}, got an array of {describe_plural(item)}")
     raise WorkflowError(f"{_EXPECTED}, got an array with {describe(item)} at index {index}")

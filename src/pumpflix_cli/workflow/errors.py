@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-_MAX_QUOTED = 60
+from pumpflix_cli.json_text import json_path as key_path
+from pumpflix_cli.json_text import quote
+
+__all__ = [
+    "IdKeyedConnectionsError",
+    "WorkflowError",
+    "describe",
+    "describe_plural",
+    "key_path",
+    "quote",
+]
 
 
 class WorkflowError(ValueError):
@@ -23,13 +33,6 @@ class IdKeyedConnectionsError(WorkflowError):
     """Connections keyed by node id instead of node name: repairable."""
 
     remedy = "repair"
-
-
-def quote(text: str, limit: int = _MAX_QUOTED) -> str:
-    """Quote a name for an error message: one line, bounded length, control marks escaped."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return repr(text)
 
 
 def describe(value: Any) -> str:
@@ -55,19 +58,3 @@ def describe_plural(value: Any) -> str:
         return "nulls"
     word = describe(value).split(" ", 1)[1]
     return word + "s"
-
-
-def key_path(parts: tuple[str | int, ...]) -> str:
-    """Render a path like ``headerParameters.parameters[0].value``.
-
-    Keys that are not plain identifiers are bracketed: ``options['Content-Type']``.
-    """
-    out: list[str] = []
-    for part in parts:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif part.isidentifier() and part.isascii():
-            out.append(f".{part}" if out else part)
-        else:
-            out.append(f"[{quote(part)}]")
-    return "".join(out)

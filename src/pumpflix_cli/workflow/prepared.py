@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pumpflix_cli.json_text import NonJsonNumberError, dumps, find_non_json_number
 from pumpflix_cli.workflow.canonical import content_hash
 from pumpflix_cli.workflow.errors import WorkflowError, describe, key_path
 from pumpflix_cli.workflow.extract import extract_credentials, extract_input_variables
-from pumpflix_cli.workflow.structure import repair_connections, validate, validate_template_name
+from pumpflix_cli.workflow.names import template_name
+from pumpflix_cli.workflow.structure import NOT_A_WORKFLOW, repair_connections, validate
 from pumpflix_cli.workflow.tokens import SecretFinding, scan_secrets
 
 BUNDLE_KEY = "pumpflix"
@@ -22,6 +23,10 @@ SOURCE_TYPES = ("prebuilt", "user")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # In json.dumps output a NUL is the escape \u0000 after an even run of backslashes.
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# An integer beyond a double's range has at least 309 digits in a row: seen, at C speed,
+# in the text with every digit as "0" and everything else blank.
+_DIGITS_AS_ZERO = bytes(ord("0") if chr(b).isdigit() else ord(" ") for b in range(256))
+_LONG_DIGITS = b"0" * 309
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ def prepare(obj: Any, *, fallback_name: str, repair: bool = False) -> PreparedWo
 
 
 def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedWorkflow:
+    if "nodes" not in obj:  # first: an array of non-workflows fails fast, item by item
+        raise WorkflowError(NOT_A_WORKFLOW)
     bundle = parse_bundle_meta(obj[BUNDLE_KEY]) if BUNDLE_KEY in obj else None
     name = _derive_name(obj.get("name"), fallback_name)
     workflow = {k: v for k, v in obj.items() if k != BUNDLE_KEY}
@@ -77,8 +84,7 @@ def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedW
     if repair:
         workflow, repaired = repair_connections(workflow)
     validate(workflow)
-    text = json.dumps(workflow, ensure_ascii=False, separators=(",", ":"), default=str)
-    _check_storable(workflow, text)
+    text = _storable_text(workflow)
     description = bundle.description if bundle and bundle.description is not None else None
     if description is None:
         description = _text(workflow.get("description"))
@@ -98,15 +104,13 @@ def _prepare(obj: dict[str, Any], fallback_name: str, repair: bool) -> PreparedW
 
 def _derive_name(raw: Any, fallback_name: str) -> str:
     if isinstance(raw, str) and raw.strip():
-        validate_template_name(raw)
-        return raw.strip()
+        return template_name(raw)
     if raw is not None and not isinstance(raw, str):
         raise WorkflowError(f"name must be a string, got {describe(raw)}")
     try:
-        validate_template_name(fallback_name)
+        return template_name(fallback_name)
     except WorkflowError as exc:
         raise WorkflowError(f"{exc} (the workflow has no name; taken from the file name)") from None
-    return fallback_name.strip()
 
 
 def _text(value: Any) -> str | None:
@@ -143,6 +147,23 @@ def parse_bundle_meta(header: Any) -> BundleMeta:
         description=header.get("description"),
         thumbnail=header.get("thumbnail"),
     )
+
+
+def _storable_text(workflow: dict[str, Any]) -> str:
+    """The workflow as the compact JSON text the database stores, or `WorkflowError` for
+    what no store can hold: a number that is not JSON's (a workflow built in memory, from
+    the database or n8n, has not been through `parse_json`), NUL, a lone surrogate."""
+    try:
+        text = dumps(workflow, separators=(",", ":"), default=str)
+    except NonJsonNumberError as exc:
+        raise WorkflowError(str(exc)) from None
+    digits = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
+    if _LONG_DIGITS in digits:  # rare: only then walk for the integer JSON cannot carry
+        found = find_non_json_number(workflow)
+        if found is not None:
+            raise WorkflowError(str(found))
+    _check_storable(workflow, text)
+    return text
 
 
 def _check_storable(workflow: dict[str, Any], text: str) -> None:

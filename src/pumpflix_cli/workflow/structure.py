@@ -1,41 +1,14 @@
-"""Structural checks of an n8n workflow, template-name rules, and id-keyed connection repair."""
+"""Structural checks of an n8n workflow, and id-keyed connection repair."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 from pumpflix_cli.workflow.errors import IdKeyedConnectionsError, WorkflowError, describe, quote
+from pumpflix_cli.workflow.names import validate_template_name
 
-MAX_NAME_LENGTH = 200
-
-# Marks that reorder how text is displayed ("Trojan Source"): a name holding one can look
-# like another name in a table or a file listing.
-_BIDI_CONTROLS = frozenset(
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-)
-# Line and paragraph separators are not "Cc" but break one-line output all the same.
-_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
-
-
-def validate_template_name(name: str) -> None:
-    """Refuse a template name that would be unsafe in a terminal, a table or a file name."""
-    stripped = name.strip()
-    if not stripped:
-        raise WorkflowError("name is empty")
-    if len(stripped) > MAX_NAME_LENGTH:
-        raise WorkflowError(
-            f"name is {len(stripped)} characters long; the limit is {MAX_NAME_LENGTH}"
-        )
-    for char in stripped:
-        if unicodedata.category(char) in _LINE_BREAKING:
-            raise WorkflowError(f"name contains a control character (U+{ord(char):04X})")
-        if char in _BIDI_CONTROLS:
-            raise WorkflowError(f"name contains a bidirectional text control (U+{ord(char):04X})")
-    segments = stripped.replace("\\", "/").split("/")
-    if stripped == "." or ".." in segments:
-        raise WorkflowError(f"name {quote(stripped)} looks like a path traversal")
+NOT_A_WORKFLOW = 'not an n8n workflow: no "nodes" list'
 
 
 def validate(workflow: dict[str, Any]) -> None:
@@ -66,7 +39,7 @@ def validate(workflow: dict[str, Any]) -> None:
 
 def _check_nodes(workflow: dict[str, Any]) -> set[str]:
     if "nodes" not in workflow:
-        raise WorkflowError('not an n8n workflow: no "nodes" list')
+        raise WorkflowError(NOT_A_WORKFLOW)
     nodes = workflow["nodes"]
     if not isinstance(nodes, list):
         raise WorkflowError(f"nodes must be a list, got {describe(nodes)}")

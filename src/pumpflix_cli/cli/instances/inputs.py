@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pumpflix_cli.errors import InvalidInputError, UsageError
+from pumpflix_cli.json_text import loads
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -41,7 +42,7 @@ def read_vars_file(path: Path) -> dict[str, str]:
         raise InvalidInputError(f"--vars-file {path}: cannot read it ({exc})") from None
     if text.lstrip().startswith("{"):
         try:
-            document = json.loads(text)
+            document = loads(text)
         except ValueError as exc:
             raise InvalidInputError(f"--vars-file {path}: invalid JSON ({exc})") from None
         if not isinstance(document, dict):
@@ -94,11 +95,11 @@ def parse_input(value: str | None) -> Any:
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"--input {value}: cannot read it ({exc})") from None
         try:
-            return json.loads(text)
+            return loads(text)
         except ValueError as exc:
             raise InvalidInputError(f"--input {value}: invalid JSON ({exc})") from None
     try:
-        return json.loads(value)
+        return loads(value)
     except ValueError as exc:
         raise UsageError(
             f"--input is not valid JSON ({exc})", hint="give a JSON document or @FILE"

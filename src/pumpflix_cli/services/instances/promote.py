@@ -15,7 +15,7 @@ from pumpflix_cli.db.instances import InstanceStore
 from pumpflix_cli.errors import ConflictError, InvalidInputError, NotFoundError, UsageError
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import EventRecord, InstanceRecord, TemplateRecord
-from pumpflix_cli.references import ReferenceNotFoundError
+from pumpflix_cli.references import ReferenceNotFoundError, name_key
 from pumpflix_cli.services.instances.prepare import KEEP_EXECUTION_DATA
 from pumpflix_cli.services.instances.queries import resolve_instance
 from pumpflix_cli.services.instances.recorded import unfill_instance
@@ -24,7 +24,7 @@ from pumpflix_cli.workflow import (
     entry_point_of,
     n8n_request_body,
     prepare,
-    validate_template_name,
+    template_name,
     without_entry_point,
 )
 
@@ -103,7 +103,7 @@ def promote(
     from pumpflix_cli.db.templates import TemplateDraft, TemplateStore
 
     try:
-        validate_template_name(name)
+        name = template_name(name)
     except WorkflowError as exc:
         raise InvalidNameError(str(exc)) from None
     instance, source = _source(database, ref, n8n)
@@ -131,7 +131,10 @@ def promote(
     )
     with database().session() as session:
         templates = TemplateStore(session)
-        if any(t.name == name and t.source_type == "user" for t in templates.resolve(name)):
+        key = name_key(name)
+        if any(
+            name_key(t.name) == key and t.source_type == "user" for t in templates.resolve(name)
+        ):
             raise NameTakenError(name)
         (result,) = templates.upsert([draft], update_changed=False)
         if result.outcome != "created" or result.id is None:  # lost a race for the name

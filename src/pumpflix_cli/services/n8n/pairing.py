@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
+from pumpflix_cli.references import name_key
 
 if TYPE_CHECKING:
     from pumpflix_cli.db.engine import Database
@@ -118,7 +119,8 @@ class SyncState:
         self.deleted_here = tombstones & set(free)
 
     def template_names(self, source_type: str) -> set[str]:
-        return {t.name for t in self.all_templates if t.source_type == source_type}
+        """The names of ``source_type``'s templates, in normalised form (`name_key`)."""
+        return {name_key(t.name) for t in self.all_templates if t.source_type == source_type}
 
 
 def _adopt(
@@ -128,10 +130,10 @@ def _adopt(
     unlinked managed workflow."""
     by_name: dict[str, list[TemplateRecord]] = defaultdict(list)
     for template in templates:
-        by_name[template.name].append(template)
+        by_name[name_key(template.name)].append(template)
     flows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for workflow in workflows:
-        flows[str(workflow.get("name"))].append(workflow)
+        flows[name_key(str(workflow.get("name")))].append(workflow)
     return {
         by_name[name][0].id: found[0]
         for name, found in flows.items()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import camel_json
+from pumpflix_cli.references import name_key
 from pumpflix_cli.services.n8n.pairing import Pair, SyncState, is_managed
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
@@ -295,14 +296,15 @@ def _plan_new_templates(state: SyncState) -> list[Action]:
     taken = state.template_names("user")
     by_name: dict[str, list[dict[str, Any]]] = {}
     for workflow in state.unlinked:
-        by_name.setdefault(str(workflow.get("name")), []).append(workflow)
+        by_name.setdefault(name_key(str(workflow.get("name"))), []).append(workflow)
     actions: list[Action] = []
-    for name, workflows in by_name.items():
+    for key, workflows in by_name.items():
         for workflow in workflows:
+            name = str(workflow.get("name"))
             others = [str(w["id"]) for w in workflows if w is not workflow]
             if others:
                 reason = f"n8n workflows {', '.join(others)} have the same name; rename one"
-            elif name in taken:
+            elif key in taken:
                 reason = f"a user template named '{name}' exists already; rename one of them"
             else:
                 try:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pumpflix_cli.errors import OutputError
+from pumpflix_cli.errors import InvalidInputError, OutputError
 from pumpflix_cli.files import make_folder
+from pumpflix_cli.json_text import NonJsonNumberError
 from pumpflix_cli.records import TemplateRecord
 from pumpflix_cli.text import json_text
 from pumpflix_cli.workflow import BUNDLE_KEY
@@ -95,7 +96,7 @@ def write_stream(
     out.write("[")
     for record in records:
         out.write(",\n" if count else "\n")
-        out.write(json_text(export_document(record, options)))
+        out.write(_document_text(record, options))
         count += 1
         progress(1)
     out.write("\n]\n" if count else "]\n")
@@ -113,7 +114,7 @@ def write_folder(
     make_folder(folder)
     for record in records:
         target = folder / file_name(record)
-        text = json_text(export_document(record, options))
+        text = _document_text(record, options)
         if target.is_dir():
             raise OutputError(str(target), "a folder is in the way of the file")
         try:
@@ -122,6 +123,19 @@ def write_folder(
             raise OutputError.of(str(target), exc) from exc
         progress(1)
         yield record, target
+
+
+def _document_text(record: TemplateRecord, options: ExportOptions) -> str:
+    """The exported JSON; a number JSON has not (only an old row can hold one) stops the
+    export naming the template and where the number is, rather than writing ``Infinity``
+    into a file that would not import back."""
+    try:
+        return json_text(export_document(record, options))
+    except NonJsonNumberError as exc:
+        raise InvalidInputError(
+            f"template '{record.name}' ({record.id}) cannot be exported: {exc}",
+            hint="re-import it from a valid file",
+        ) from None
 
 
 def _atomic_write(target: Path, text: str) -> None:

@@ -55,6 +55,7 @@ class ImportFailure:
     conflict: TemplateRecord | None = None
     remedy: str | None = None
     locked: bool = False  # another session held the template for longer than we waited
+    more: int = 0  # > 0: stands for this many more failures of one file, not shown
 
 
 @dataclass
@@ -76,8 +77,11 @@ class ImportReport:
         return self.created + self.updated + self.unchanged + self.skipped
 
     @property
-    def errors(self) -> list[dict[str, str]]:
-        return [{"path": f.path, "error": f.error} for f in self.failures]
+    def errors(self) -> list[dict[str, Any]]:
+        return [
+            {"path": f.path, "error": f.error, **({"more": f.more} if f.more else {})}
+            for f in self.failures
+        ]
 
     @property
     def exit_code(self) -> ExitCode:
@@ -101,9 +105,16 @@ class ImportReport:
         *,
         remedy: str | None = None,
         locked: bool = False,
+        more: int = 0,
     ) -> None:
-        self.failed += 1
-        self.failures.append(ImportFailure(path, error, conflict, remedy, locked))
+        self.failed += more or 1
+        self.failures.append(ImportFailure(path, error, conflict, remedy, locked, more))
+
+    def skip(self, path: str, reason: str, warn: Callable[[str], None]) -> None:
+        """An entry of a folder that is not a file: named in a warning, counted as skipped."""
+        self.skipped += 1
+        self.warnings.append({"path": path, "warning": reason})
+        warn(f"{path}: {reason}")
 
     def to_json(self) -> dict[str, Any]:
         return camel_json(self, only=REPORT_FIELDS)
@@ -125,7 +136,10 @@ def import_templates(
         for found, failures in load_all(files, options, stdin, progress):
             candidates.extend(spool.hold(candidate) for candidate in found)
             for failure in failures:
-                report.fail(failure.path, failure.reason, remedy=failure.remedy)
+                if failure.skipped:
+                    report.skip(failure.path, failure.reason, warn)
+                    continue
+                report.fail(failure.path, failure.reason, remedy=failure.remedy, more=failure.more)
         for candidate in candidates:
             _warn_about(candidate, report, warn)
         writer = BatchWriter(options, database, library, report, spool)

@@ -1,4 +1,4 @@
-"""Reading an import's sources: files, folders and stdin to checked workflows.
+"""Reading an import's sources: files, folders and stdin (``listing``) to checked workflows.
 
 Files are read with a size limit and parsed with a depth limit; every workflow is checked
 by the pure workflow module; with many files this runs in one worker process per core.
@@ -17,7 +17,9 @@ from multiprocessing import get_all_start_methods
 from pathlib import Path
 from typing import IO, Literal, NamedTuple
 
-from pumpflix_cli.errors import Terminated, UsageError
+from pumpflix_cli.errors import Terminated
+from pumpflix_cli.references import name_key
+from pumpflix_cli.services.templates.listing import STDIN, FileEntry, collect_files, read_limited
 from pumpflix_cli.services.templates.workers import worker_pool
 from pumpflix_cli.workflow import (
     PreparedWorkflow,
@@ -27,9 +29,20 @@ from pumpflix_cli.workflow import (
     split_documents,
 )
 
-OnConflict = Literal["update", "skip", "fail"]
+# What an import takes from here; the arguments' listing is ``listing``'s.
+__all__ = [
+    "Candidate",
+    "FileEntry",
+    "ImportOptions",
+    "JsonSpool",
+    "LoadFailure",
+    "OnConflict",
+    "collect_files",
+    "load_all",
+    "load_candidates",
+]
 
-STDIN = "-"
+OnConflict = Literal["update", "skip", "fail"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,9 @@ class ImportOptions:
     on_conflict: OnConflict = "update"
     max_file_bytes: int = 16 * 1024 * 1024
     max_depth: int = 100
+    # Each workflow costs ~2 KB until it is written, however small its JSON: a 16 MB file
+    # of 1.4 M '{"nodes":[]}' would need 3 GB. n8n exports of whole instances fit.
+    max_file_workflows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,59 +75,27 @@ class Candidate:
     def identity(self) -> tuple[str, ...]:
         if self.template_id is not None:
             return ("id", str(self.template_id))
-        return ("key", self.source_type, self.prepared.name)
-
-
-def iter_files(paths: Sequence[str]) -> Iterator[tuple[str, Path | None, str | None]]:
-    """``(label, file, error)`` for every file the arguments name: folders recursively
-    (``*.json``, sorted), ``-`` for stdin (file None), missing paths as errors."""
-    for raw in paths:
-        if raw == STDIN:
-            yield STDIN, None, None
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if p.is_file())
-            if not found:
-                yield raw, None, "no .json files in this folder"
-            for file in found:
-                yield str(file), file, None
-        elif path.is_file():
-            yield raw, path, None
-        elif path.exists():
-            yield raw, None, "not a regular file"
-        else:
-            yield raw, None, "no such file or directory"
-
-
-def read_limited(path: Path | None, stdin: IO[bytes] | None, limit: int) -> bytes:
-    """The file's bytes, refusing one larger than ``limit`` before reading it whole."""
-    if path is None:
-        if stdin is None:
-            raise WorkflowError("no standard input to read")
-        data = stdin.read(limit + 1)
-    else:
-        size = path.stat().st_size
-        if size > limit:
-            raise WorkflowError(
-                f"file is {size:,} bytes, over the {limit:,}-byte limit (PUMPFLIX_MAX_FILE_BYTES)"
-            )
-        data = path.read_bytes()
-    if len(data) > limit:
-        raise WorkflowError(f"input is over the {limit:,}-byte limit (PUMPFLIX_MAX_FILE_BYTES)")
-    return data
+        return ("key", self.source_type, name_key(self.prepared.name))
 
 
 def _stem(label: str) -> str:
     return "stdin" if label == STDIN else Path(label).stem
 
 
+# Problems reported one by one for a file; beyond them, one line counts the rest. A file
+# of millions of bad items (``[{},{},…]``) costs a count, not millions of lines.
+SHOWN_PER_FILE = 20
+
+
 class LoadFailure(NamedTuple):
-    """A file or document that is not a valid workflow; ``remedy`` as on `WorkflowError`."""
+    """A file or document that is not a valid workflow; ``remedy`` as on `WorkflowError`.
+    ``more`` > 0: not one failure but the count of a file's failures beyond those shown."""
 
     path: str
     reason: str
     remedy: str | None = None
+    more: int = 0
+    skipped: bool = False  # not a failure: a folder's entry that is not a file
 
 
 def load_candidates(
@@ -122,17 +106,31 @@ def load_candidates(
         documents = split_documents(parse_json(data, max_depth=options.max_depth))
     except WorkflowError as exc:
         return [], [LoadFailure(label, str(exc), exc.remedy)]
+    if len(documents) > options.max_file_workflows:
+        reason = (
+            f"the file holds {len(documents):,} items; the limit is "
+            f"{options.max_file_workflows:,} workflows in one file (split it)"
+        )
+        return [], [LoadFailure(label, reason)]
     candidates: list[Candidate] = []
     errors: list[LoadFailure] = []
+    more = 0
     many = len(documents) > 1
+    stem = _stem(label)
     for index, document in enumerate(documents):
-        item = f"{label}[{index}]" if many else label
-        fallback = f"{_stem(label)}-{index + 1}" if many else _stem(label)
+        fallback = f"{stem}-{index + 1}" if many else stem
         try:
             prepared = prepare(document, fallback_name=fallback, repair=options.repair)
+            item = f"{label}[{index}]" if many else label
             candidates.append(_candidate(item, prepared, options))
         except WorkflowError as exc:
-            errors.append(LoadFailure(item, str(exc), exc.remedy))
+            if len(errors) < SHOWN_PER_FILE:
+                item = f"{label}[{index}]" if many else label
+                errors.append(LoadFailure(item, str(exc), exc.remedy))
+            else:
+                more += 1
+    if more:
+        errors.append(LoadFailure(label, f"… and {more:,} more problems", more=more))
     return candidates, errors
 
 
@@ -147,18 +145,6 @@ def _candidate(path: str, prepared: PreparedWorkflow, options: ImportOptions) ->
             raise WorkflowError(f"the bundle's pumpflix.id {bundle.id!r} is not a UUID") from None
     slim = replace(prepared, workflow={}, json_text="")
     return Candidate(path, slim, source_type, template_id, prepared.json_text)
-
-
-FileEntry = tuple[str, Path | None, str | None]
-
-
-def collect_files(paths: Sequence[str]) -> list[FileEntry]:
-    """Every file the arguments name, checked for usage errors first."""
-    if not paths:
-        raise UsageError("nothing to import", hint="give files, folders, or - for stdin")
-    if list(paths).count(STDIN) > 1:
-        raise UsageError("- (stdin) may be given only once")
-    return list(iter_files(paths))
 
 
 class JsonSpool:
@@ -194,7 +180,9 @@ PARALLEL_FROM = 64  # files; below this, worker processes cost more than they sa
 
 def load_file(entry: FileEntry, options: ImportOptions, stdin: IO[bytes] | None = None) -> Loaded:
     """Read and check one file: its valid workflows and the failures, by path."""
-    label, path, error = entry
+    label, path, error, skipped = entry
+    if skipped:
+        return [], [LoadFailure(label, f"{error}: skipped", skipped=True)]
     if error is not None:
         return [], [LoadFailure(label, error)]
     try:
