@@ -285,6 +285,7 @@ def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite_function(dbapi_connection)
 
     return on_connect
 

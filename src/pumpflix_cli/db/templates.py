@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pumpflix_cli.db.models import Instance, Template, TemplateMeta, TemplateVersion
-from pumpflix_cli.db.names import NameKey
+from pumpflix_cli.db.names import NameKey, keys_among
 from pumpflix_cli.db.template_rows import (
     SUMMARY_COLUMNS,
     listed,
@@ -155,14 +155,16 @@ class TemplateStore:
         self, keys: Sequence[tuple[str, str]], ids: Sequence[str]
     ) -> list[tuple[str, str, str]]:
         """``(id, source type, name)`` of every template holding one of ``keys`` (source
-        type, name) or ``ids``: what an import batch would write to."""
+        type, name in normalised form) or ``ids``: what an import batch would write to."""
         found: set[tuple[str, str, str]] = set()
         columns = (Template.id, Template.source_type, Template.name)
-        key = tuple_(Template.source_type, Template.name)
         for start in range(0, max(len(keys), len(ids)), 500):  # bounded IN lists
             conditions = []
             if keys[start : start + 500]:
-                conditions.append(key.in_(list(keys[start : start + 500])))
+                wanted = keys[start : start + 500]
+                conditions.append(
+                    keys_among(Template.source_type, Template.name, wanted, self.dialect)
+                )
             if ids[start : start + 500]:
                 conditions.append(Template.id.in_(list(ids[start : start + 500])))
             rows = self.session.execute(select(*columns).where(or_(*conditions)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pumpflix_cli.references import name_key
 from pumpflix_cli.services.templates.sources import Candidate
 
 # An existing template as the plan needs it: (id, source type, name).
@@ -49,7 +50,9 @@ class _Groups:
 
 
 def key_of(candidate: Candidate) -> tuple[str, str]:
-    return (candidate.source_type, candidate.prepared.name)
+    """The template a plain file would write: its type and its name in normalised form
+    (names that look alike are one name)."""
+    return (candidate.source_type, name_key(candidate.prepared.name))
 
 
 def plan_batch(candidates: Sequence[Candidate], holders: Iterable[Holder]) -> BatchPlan:
@@ -61,7 +64,7 @@ def plan_batch(candidates: Sequence[Candidate], holders: Iterable[Holder]) -> Ba
         if candidate.template_id is not None:
             groups.join(("file", index), ("id", candidate.template_id))
     for template_id, source_type, name in holders:
-        groups.join(("id", template_id), ("key", source_type, name))
+        groups.join(("id", template_id), ("key", source_type, name_key(name)))
     members: dict[Hashable, list[Candidate]] = {}
     for index, candidate in enumerate(candidates):
         members.setdefault(groups.find(("file", index)), []).append(candidate)
