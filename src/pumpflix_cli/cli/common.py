@@ -56,6 +56,16 @@ TemplateRefsArgument = Annotated[
     list[str], typer.Argument(metavar="REF...", autocompletion=complete_template_ref)
 ]
 
+# Which templates a bulk command acts on: the named ones, every one of a type, or all.
+SomeTemplateRefsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="[REF]...", autocompletion=complete_template_ref),
+]
+EveryOfTypeOption = Annotated[
+    SourceType | None, typer.Option("--type", help="Every template of this type.")
+]
+AllTemplatesOption = Annotated[bool, typer.Option("--all", help="Every template.")]
+
 
 def app_context(ctx: typer.Context, *, json_output: bool = False) -> AppContext:
     """The application object set up by the root command; ``--json`` switches output."""

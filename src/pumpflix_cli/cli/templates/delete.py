@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pumpflix_cli.cli.common import (
+    AllTemplatesOption,
+    EveryOfTypeOption,
     JsonOption,
-    SourceType,
+    SomeTemplateRefsArgument,
     YesOption,
     app_context,
     confirm_destructive,
 )
-from pumpflix_cli.cli.completion import complete_template_ref
 from pumpflix_cli.text import plural
 
 if TYPE_CHECKING:
@@ -24,14 +25,9 @@ SHOWN = 5  # names listed in the confirmation before "and N more"
 
 def delete(
     ctx: typer.Context,
-    refs: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="[REF]...", autocompletion=complete_template_ref),
-    ] = None,
-    type_: Annotated[
-        SourceType | None, typer.Option("--type", help="Every template of this type.")
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every template.")] = False,
+    refs: SomeTemplateRefsArgument = None,
+    type_: EveryOfTypeOption = None,
+    all_: AllTemplatesOption = False,
     yes: YesOption = False,
     force: Annotated[
         bool, typer.Option("--force", help="Delete even when instances use the template.")

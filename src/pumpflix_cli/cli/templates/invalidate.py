@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from pumpflix_cli.cli.common import JsonOption, SourceType, app_context
-from pumpflix_cli.cli.completion import complete_template_ref
+from pumpflix_cli.cli.common import (
+    AllTemplatesOption,
+    EveryOfTypeOption,
+    JsonOption,
+    SomeTemplateRefsArgument,
+    app_context,
+)
 
 
 def invalidate(
     ctx: typer.Context,
-    refs: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="[REF]...", autocompletion=complete_template_ref),
-    ] = None,
-    type_: Annotated[
-        SourceType | None, typer.Option("--type", help="Every template of this type.")
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every template.")] = False,
+    refs: SomeTemplateRefsArgument = None,
+    type_: EveryOfTypeOption = None,
+    all_: AllTemplatesOption = False,
     json: JsonOption = False,
 ) -> None:
     """Drop cached copies so the next read comes from the database."""
