@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -228,6 +229,27 @@ class SilentServer:
 
 
 # --- a server at its limits ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def running(folder: Path, *options: str) -> Iterator[RedisServer]:
+    """A private ``redis-server`` for the block, stopped after it however it ends."""
+    private = RedisServer(folder, *options)
+    private.start()
+    try:
+        yield private
+    finally:
+        private.stop()
+
+
+@contextlib.contextmanager
+def admin_client(server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of ``server`` for the test itself (to fill it, to change its limits)."""
+    client = server.client()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def exhaust(client: redis.Redis) -> None:

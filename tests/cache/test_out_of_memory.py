@@ -18,24 +18,28 @@ from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json, list_json, seed, show_json
-from tests.redis_servers import RedisServer, exhaust, refuse_every_write, relieve
+from tests.redis_servers import (
+    RedisServer,
+    admin_client,
+    exhaust,
+    refuse_every_write,
+    relieve,
+    running,
+)
 
 PREFIX = "pumpflix-oom:"
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RedisServer]:
-    private = RedisServer(tmp_path / "redis")
-    private.start()
-    yield private
-    private.stop()
+    with running(tmp_path / "redis") as private:
+        yield private
 
 
 @pytest.fixture
 def admin(server: RedisServer) -> Iterator[redis.Redis]:
-    client = server.client()
-    yield client
-    client.close()
+    with admin_client(server) as client:
+        yield client
 
 
 @pytest.fixture

@@ -24,7 +24,14 @@ from pumpflix_cli.cache.values import meta_value, platform_value, workflow_text
 from pumpflix_cli.config import Settings
 from pumpflix_cli.exit_codes import ExitCode
 from pumpflix_cli.records import SOURCE_TYPES, TemplateRecord
-from tests.redis_servers import RedisServer, exhaust, refuse_every_write, relieve
+from tests.redis_servers import (
+    RedisServer,
+    admin_client,
+    exhaust,
+    refuse_every_write,
+    relieve,
+    running,
+)
 
 PREFIX = "pumpflix-oom:"
 TTLS = {"prebuilt": 21600, "user": 3600}
@@ -32,17 +39,14 @@ TTLS = {"prebuilt": 21600, "user": 3600}
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RedisServer]:
-    private = RedisServer(tmp_path / "redis")
-    private.start()
-    yield private
-    private.stop()
+    with running(tmp_path / "redis") as private:
+        yield private
 
 
 @pytest.fixture
 def admin(server: RedisServer) -> Iterator[redis.Redis]:
-    client = server.client()
-    yield client
-    client.close()
+    with admin_client(server) as client:
+        yield client
 
 
 def _record(source_type: str, index: int) -> TemplateRecord:

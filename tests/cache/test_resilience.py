@@ -23,7 +23,7 @@ from pumpflix_cli.exit_codes import ExitCode
 from tests.conftest import CliRun
 from tests.factories import workflow, write
 from tests.helpers import import_json, list_json, seed, show_json
-from tests.redis_servers import RedisServer, SilentServer
+from tests.redis_servers import RedisServer, SilentServer, running
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -39,11 +39,9 @@ def point_at(monkeypatch: pytest.MonkeyPatch, url: str, timeout: str = "0.5") ->
 
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
-    private = RedisServer(tmp_path / "redis", "--enable-debug-command", "local")
-    private.start()
-    point_at(monkeypatch, private.url)
-    yield private
-    private.stop()
+    with running(tmp_path / "redis", "--enable-debug-command", "local") as private:
+        point_at(monkeypatch, private.url)
+        yield private
 
 
 @pytest.fixture
